@@ -1,0 +1,1 @@
+"""The strom broker: a Kafka-wire-compatible broker (strom.broker)."""

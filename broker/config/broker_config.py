@@ -1,0 +1,260 @@
+"""The broker's typed config, built from Kafka-style properties (file plus overrides)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from strom.broker.config.definitions import (
+    BROKER_KEYS,
+    BROKER_KEYS_BY_NAME,
+    BROKER_SYNONYM_CHAINS,
+    ConfigEntry,
+    ConfigKey,
+    ConfigSource,
+    ConfigSynonym,
+)
+from strom.broker.config.errors import ConfigError
+from strom.broker.config.listeners import Endpoint, parse_endpoints
+from strom.broker.config.value_types import format_value, parse_value
+
+__all__ = ["BrokerConfig", "ConfigError"]
+
+_MS_PER_UNIT = {"ms": 1, "minutes": 60_000, "hours": 3_600_000}
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerConfig:
+    """Every broker key's effective value (`values`), which keys were set (`supplied`),
+    and the keys nobody here understands (`unknown_keys`, warned about, as Kafka does)."""
+
+    values: Mapping[str, Any]
+    supplied: Mapping[str, str]
+    unknown_keys: frozenset[str]
+    listeners: tuple[Endpoint, ...]
+    advertised_listeners: tuple[Endpoint, ...]
+    http_listener: tuple[str, int] | None
+
+    @classmethod
+    def from_properties(cls, properties: Mapping[str, str]) -> BrokerConfig:
+        values: dict[str, Any] = {}
+        for key in BROKER_KEYS:
+            raw = properties.get(key.name)
+            values[key.name] = key.default if raw is None else _parse(key, raw)
+        _derive(values)
+        protocol_map = _protocol_map(values["listener.security.protocol.map"])
+        listeners = parse_endpoints("listeners", values["listeners"], protocol_map)
+        if not listeners:
+            raise ConfigError("listeners", "at least one listener is required")
+        advertised = listeners
+        if values["advertised.listeners"]:
+            advertised = parse_endpoints(
+                "advertised.listeners", values["advertised.listeners"], protocol_map
+            )
+            unknown = {e.listener_name for e in advertised} - {e.listener_name for e in listeners}
+            if unknown:
+                raise ConfigError(
+                    "advertised.listeners", f"listener {sorted(unknown)[0]} is not in listeners"
+                )
+        http = values["strom.http.listener"]
+        return cls(
+            values=values,
+            supplied=dict(properties),
+            unknown_keys=frozenset(k for k in properties if k not in BROKER_KEYS_BY_NAME),
+            listeners=listeners,
+            advertised_listeners=advertised,
+            http_listener=_host_port("strom.http.listener", http) if http else None,
+        )
+
+    def describe(self) -> list[ConfigEntry]:
+        """Every broker key as DescribeConfigs shows it (read-only: no dynamic configs yet)."""
+        entries = []
+        for key in BROKER_KEYS:
+            supplied = key.name in self.supplied
+            source = ConfigSource.STATIC_BROKER_CONFIG if supplied else ConfigSource.DEFAULT_CONFIG
+            value = format_value(key.type, self.values[key.name])
+            entries.append(
+                ConfigEntry(
+                    name=key.name,
+                    value=value,
+                    source=source,
+                    read_only=True,
+                    is_default=not supplied,
+                    sensitive=key.sensitive,
+                    synonyms=self.synonyms_of(key.name),
+                    type=key.type,
+                    documentation=key.doc,
+                )
+            )
+        return entries
+
+    def synonyms_of(self, broker_key: str) -> tuple[ConfigSynonym, ...]:
+        """The broker keys that decide `broker_key`, most specific first (Kafka's order)."""
+        chain = BROKER_SYNONYM_CHAINS.get(broker_key, (broker_key,))
+        synonyms = []
+        for name in chain:
+            key = BROKER_KEYS_BY_NAME[name]
+            if name in self.supplied:
+                value = format_value(key.type, _parse(key, self.supplied[name]))
+                synonyms.append(ConfigSynonym(name, value, ConfigSource.STATIC_BROKER_CONFIG))
+        last = BROKER_KEYS_BY_NAME[chain[-1]]
+        if last.default is not None:
+            synonyms.append(
+                ConfigSynonym(
+                    last.name, format_value(last.type, last.default), ConfigSource.DEFAULT_CONFIG
+                )
+            )
+        return tuple(synonyms)
+
+    def is_supplied(self, broker_key: str) -> bool:
+        chain = BROKER_SYNONYM_CHAINS.get(broker_key, (broker_key,))
+        return any(name in self.supplied for name in chain)
+
+    # -- typed accessors used across the broker ---------------------------------------------
+
+    @property
+    def node_id(self) -> int:
+        return int(self.values["node.id"])
+
+    @property
+    def log_dirs(self) -> tuple[str, ...]:
+        return tuple(self.values["log.dirs"])
+
+    @property
+    def metadata_log_dir(self) -> str:
+        return str(self.values["metadata.log.dir"])
+
+    @property
+    def num_partitions(self) -> int:
+        return int(self.values["num.partitions"])
+
+    @property
+    def default_replication_factor(self) -> int:
+        return int(self.values["default.replication.factor"])
+
+    @property
+    def auto_create_topics_enable(self) -> bool:
+        return bool(self.values["auto.create.topics.enable"])
+
+    @property
+    def delete_topic_enable(self) -> bool:
+        return bool(self.values["delete.topic.enable"])
+
+    @property
+    def log_retention_ms(self) -> int:
+        return int(self.values["log.retention.ms"])
+
+    @property
+    def log_retention_bytes(self) -> int:
+        return int(self.values["log.retention.bytes"])
+
+    @property
+    def log_segment_bytes(self) -> int:
+        return int(self.values["log.segment.bytes"])
+
+    @property
+    def log_roll_ms(self) -> int:
+        return int(self.values["log.roll.ms"])
+
+    @property
+    def log_cleanup_policy(self) -> tuple[str, ...]:
+        return tuple(self.values["log.cleanup.policy"])
+
+    @property
+    def message_max_bytes(self) -> int:
+        return int(self.values["message.max.bytes"])
+
+    @property
+    def log_flush_interval_messages(self) -> int:
+        return int(self.values["log.flush.interval.messages"])
+
+    @property
+    def log_flush_interval_ms(self) -> int:
+        return int(self.values["log.flush.interval.ms"])
+
+    @property
+    def log_flush_scheduler_interval_ms(self) -> int:
+        return int(self.values["log.flush.scheduler.interval.ms"])
+
+    @property
+    def log_retention_check_interval_ms(self) -> int:
+        return int(self.values["log.retention.check.interval.ms"])
+
+    @property
+    def log_index_interval_bytes(self) -> int:
+        return int(self.values["log.index.interval.bytes"])
+
+    @property
+    def log_index_size_max_bytes(self) -> int:
+        return int(self.values["log.index.size.max.bytes"])
+
+    @property
+    def log_message_timestamp_type(self) -> str:
+        return str(self.values["log.message.timestamp.type"])
+
+    @property
+    def compression_type(self) -> str:
+        return str(self.values["compression.type"])
+
+    @property
+    def min_insync_replicas(self) -> int:
+        return int(self.values["min.insync.replicas"])
+
+    @property
+    def socket_request_max_bytes(self) -> int:
+        return int(self.values["socket.request.max.bytes"])
+
+    @property
+    def broker_rack(self) -> str | None:
+        rack = self.values["broker.rack"]
+        return str(rack) if rack else None
+
+
+def _parse(key: ConfigKey, raw: str) -> Any:
+    try:
+        value = parse_value(key.type, raw)
+    except ValueError as error:
+        raise ConfigError(key.name, str(error)) from None
+    if key.validator is not None:
+        problem = key.validator(value)
+        if problem:
+            raise ConfigError(key.name, f"{raw.strip()!r} {problem}")
+    return value
+
+
+def _derive(values: dict[str, Any]) -> None:
+    """Fill the keys Kafka derives from others (log.dirs from log.dir, retention.ms from
+    minutes or hours, ...), so every consumer reads one effective value."""
+    if not values["log.dirs"]:
+        values["log.dirs"] = (values["log.dir"],)
+    if not values["metadata.log.dir"]:
+        values["metadata.log.dir"] = values["log.dirs"][0]
+    if values["log.retention.ms"] is None:
+        if values["log.retention.minutes"] is not None:
+            values["log.retention.ms"] = values["log.retention.minutes"] * _MS_PER_UNIT["minutes"]
+        else:
+            values["log.retention.ms"] = values["log.retention.hours"] * _MS_PER_UNIT["hours"]
+    if values["log.retention.ms"] < -1:
+        raise ConfigError("log.retention.ms", "must be -1 (keep forever) or at least 0")
+    if values["log.roll.ms"] is None:
+        values["log.roll.ms"] = values["log.roll.hours"] * _MS_PER_UNIT["hours"]
+    if values["log.flush.interval.ms"] is None:
+        values["log.flush.interval.ms"] = values["log.flush.scheduler.interval.ms"]
+
+
+def _protocol_map(pairs: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        name, colon, protocol = pair.partition(":")
+        if not colon:
+            raise ConfigError("listener.security.protocol.map", f"{pair!r} is not NAME:PROTOCOL")
+        mapping[name.strip().upper()] = protocol.strip().upper()
+    return mapping
+
+
+def _host_port(key: str, text: str) -> tuple[str, int]:
+    host, colon, port_text = text.rpartition(":")
+    if not colon or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(key, f"{text!r} is not host:port")
+    return host.strip("[]"), int(port_text)

@@ -1,0 +1,447 @@
+"""The one table of broker and topic config keys: names, types, defaults and docs.
+
+Keys, defaults and meanings are Kafka's, so a Kafka user's server.properties and topic
+configs carry over. `docs/configuration.md` is generated from this table.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from strom.broker.config.value_types import LONG_MAX, ConfigType
+
+Validator = Callable[[Any], str | None]
+
+
+class ConfigSource(enum.Enum):
+    """Where a value comes from; values are DescribeConfigs' config_source ids."""
+
+    DYNAMIC_TOPIC_CONFIG = 1
+    DYNAMIC_BROKER_CONFIG = 2
+    DYNAMIC_DEFAULT_BROKER_CONFIG = 3
+    STATIC_BROKER_CONFIG = 4
+    DEFAULT_CONFIG = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigKey:
+    name: str
+    type: ConfigType
+    default: Any
+    doc: str
+    validator: Validator | None = None
+    # For a topic key: the broker key that supplies its default (Kafka's "synonym").
+    broker_synonym: str | None = None
+
+    @property
+    def attribute(self) -> str:
+        return self.name.replace(".", "_")
+
+    @property
+    def sensitive(self) -> bool:
+        return self.type is ConfigType.PASSWORD
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSynonym:
+    name: str
+    value: str | None
+    source: ConfigSource
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigEntry:
+    """One row of a DescribeConfigs answer."""
+
+    name: str
+    value: str | None
+    source: ConfigSource
+    read_only: bool
+    is_default: bool
+    sensitive: bool
+    synonyms: tuple[ConfigSynonym, ...]
+    type: ConfigType
+    documentation: str
+
+
+def at_least(minimum: int | float) -> Validator:
+    def check(value: Any) -> str | None:
+        return None if value >= minimum else f"must be at least {minimum}"
+
+    return check
+
+
+def one_of(*allowed: str) -> Validator:
+    def check(value: Any) -> str | None:
+        return None if value in allowed else f"must be one of {', '.join(allowed)}"
+
+    return check
+
+
+def items_in(*allowed: str) -> Validator:
+    def check(value: Any) -> str | None:
+        unknown = [item for item in value if item not in allowed]
+        if not value:
+            return f"must list at least one of {', '.join(allowed)}"
+        return f"unknown value {unknown[0]!r}; allowed: {', '.join(allowed)}" if unknown else None
+
+    return check
+
+
+_CLEANUP_POLICIES = ("delete", "compact")
+_TIMESTAMP_TYPES = ("CreateTime", "LogAppendTime")
+_BROKER_COMPRESSION = ("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")
+_WEEK_HOURS = 168
+
+BOOL, STR, INT, LONG, DOUBLE, LIST = (
+    ConfigType.BOOLEAN,
+    ConfigType.STRING,
+    ConfigType.INT,
+    ConfigType.LONG,
+    ConfigType.DOUBLE,
+    ConfigType.LIST,
+)
+
+BROKER_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey("node.id", INT, 1, "The node id of this server.", at_least(0)),
+    ConfigKey(
+        "listeners",
+        LIST,
+        ("PLAINTEXT://:9092",),
+        "Comma-separated NAME://host:port listeners; an empty host binds every interface.",
+    ),
+    ConfigKey(
+        "listener.security.protocol.map",
+        LIST,
+        ("PLAINTEXT:PLAINTEXT", "SSL:SSL", "SASL_PLAINTEXT:SASL_PLAINTEXT", "SASL_SSL:SASL_SSL"),
+        "Security protocol of each listener name, as NAME:PROTOCOL pairs.",
+    ),
+    ConfigKey(
+        "advertised.listeners",
+        LIST,
+        None,
+        "Listeners as published to clients in Metadata; defaults to `listeners`.",
+    ),
+    ConfigKey("log.dir", STR, "/tmp/strom-logs", "The log directory, used when log.dirs is unset."),
+    ConfigKey("log.dirs", LIST, None, "Comma-separated directories holding partition logs."),
+    ConfigKey(
+        "metadata.log.dir",
+        STR,
+        None,
+        "Directory of the cluster metadata log; defaults to the first of log.dirs.",
+    ),
+    ConfigKey("num.partitions", INT, 1, "Default partition count of new topics.", at_least(1)),
+    ConfigKey(
+        "default.replication.factor",
+        INT,
+        1,
+        "Default replication factor of new topics.",
+        at_least(1),
+    ),
+    ConfigKey("auto.create.topics.enable", BOOL, True, "Create a topic when a client asks for it."),
+    ConfigKey("delete.topic.enable", BOOL, True, "Allow DeleteTopics."),
+    ConfigKey("log.retention.ms", LONG, None, "Retention time in ms; -1 keeps data forever."),
+    ConfigKey(
+        "log.retention.minutes", INT, None, "Retention in minutes, if log.retention.ms unset."
+    ),
+    ConfigKey(
+        "log.retention.hours", INT, _WEEK_HOURS, "Retention in hours, if the finer keys are unset."
+    ),
+    ConfigKey(
+        "log.retention.bytes",
+        LONG,
+        -1,
+        "Bytes kept per partition before old segments go; -1: no limit.",
+    ),
+    ConfigKey("log.segment.bytes", INT, 1 << 30, "Maximum size of one segment file.", at_least(14)),
+    ConfigKey("log.roll.ms", LONG, None, "Roll a new segment after this many ms.", at_least(1)),
+    ConfigKey(
+        "log.roll.hours", INT, _WEEK_HOURS, "Roll after hours, if log.roll.ms unset.", at_least(1)
+    ),
+    ConfigKey(
+        "log.roll.jitter.ms", LONG, 0, "Random jitter subtracted from the roll time.", at_least(0)
+    ),
+    ConfigKey(
+        "log.cleanup.policy",
+        LIST,
+        ("delete",),
+        "Default cleanup policy of topics: delete, compact or both.",
+        items_in(*_CLEANUP_POLICIES),
+    ),
+    ConfigKey(
+        "log.cleaner.delete.retention.ms",
+        LONG,
+        86_400_000,
+        "How long delete tombstones are kept.",
+        at_least(0),
+    ),
+    ConfigKey(
+        "log.cleaner.min.cleanable.ratio", DOUBLE, 0.5, "Dirty ratio at which a log is cleaned."
+    ),
+    ConfigKey("log.cleaner.min.compaction.lag.ms", LONG, 0, "Minimum age before compaction."),
+    ConfigKey(
+        "log.cleaner.max.compaction.lag.ms", LONG, LONG_MAX, "Maximum age before compaction."
+    ),
+    ConfigKey(
+        "message.max.bytes", INT, 1_048_588, "Largest record batch the broker accepts.", at_least(0)
+    ),
+    ConfigKey(
+        "log.flush.interval.messages",
+        LONG,
+        LONG_MAX,
+        "Fsync after this many messages.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "log.flush.interval.ms",
+        LONG,
+        None,
+        "Fsync a log after this many ms; defaults to log.flush.scheduler.interval.ms.",
+    ),
+    ConfigKey(
+        "log.flush.scheduler.interval.ms", LONG, LONG_MAX, "How often the flusher checks logs."
+    ),
+    ConfigKey(
+        "log.retention.check.interval.ms", LONG, 300_000, "How often retention runs.", at_least(1)
+    ),
+    ConfigKey(
+        "log.index.interval.bytes", INT, 4096, "Bytes between offset index entries.", at_least(0)
+    ),
+    ConfigKey(
+        "log.index.size.max.bytes", INT, 10_485_760, "Maximum size of an offset index.", at_least(4)
+    ),
+    ConfigKey("log.segment.delete.delay.ms", LONG, 60_000, "Delay before deleting a segment file."),
+    ConfigKey("log.preallocate", BOOL, False, "Preallocate segment files."),
+    ConfigKey(
+        "log.message.timestamp.type",
+        STR,
+        "CreateTime",
+        "CreateTime keeps producers' timestamps; LogAppendTime stamps the broker's clock.",
+        one_of(*_TIMESTAMP_TYPES),
+    ),
+    ConfigKey(
+        "log.message.timestamp.before.max.ms",
+        LONG,
+        LONG_MAX,
+        "How far in the past a CreateTime timestamp may be.",
+        at_least(0),
+    ),
+    ConfigKey(
+        "log.message.timestamp.after.max.ms",
+        LONG,
+        3_600_000,
+        "How far in the future a CreateTime timestamp may be.",
+        at_least(0),
+    ),
+    ConfigKey(
+        "compression.type",
+        STR,
+        "producer",
+        "Final codec of stored batches; `producer` keeps the producer's codec.",
+        one_of(*_BROKER_COMPRESSION),
+    ),
+    ConfigKey(
+        "min.insync.replicas", INT, 1, "Replicas that must acknowledge acks=all.", at_least(1)
+    ),
+    ConfigKey(
+        "unclean.leader.election.enable", BOOL, False, "Allow an out-of-sync replica to lead."
+    ),
+    ConfigKey(
+        "socket.request.max.bytes", INT, 104_857_600, "Largest request frame accepted.", at_least(1)
+    ),
+    ConfigKey("broker.rack", STR, None, "Rack of this broker, published in Metadata."),
+    ConfigKey(
+        "strom.http.listener",
+        STR,
+        None,
+        "host:port of the HTTP side listener serving /healthz, /readyz and /metrics; off if unset.",
+    ),
+)
+
+TOPIC_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey(
+        "cleanup.policy",
+        LIST,
+        None,
+        "delete, compact or both.",
+        items_in(*_CLEANUP_POLICIES),
+        "log.cleanup.policy",
+    ),
+    ConfigKey(
+        "compression.type",
+        STR,
+        None,
+        "Final codec of stored batches.",
+        one_of(*_BROKER_COMPRESSION),
+        "compression.type",
+    ),
+    ConfigKey(
+        "delete.retention.ms",
+        LONG,
+        None,
+        "How long tombstones are kept.",
+        at_least(0),
+        "log.cleaner.delete.retention.ms",
+    ),
+    ConfigKey(
+        "file.delete.delay.ms",
+        LONG,
+        None,
+        "Delay before deleting a segment file.",
+        at_least(0),
+        "log.segment.delete.delay.ms",
+    ),
+    ConfigKey(
+        "flush.messages",
+        LONG,
+        None,
+        "Fsync after this many messages.",
+        at_least(1),
+        "log.flush.interval.messages",
+    ),
+    ConfigKey(
+        "flush.ms", LONG, None, "Fsync after this many ms.", at_least(0), "log.flush.interval.ms"
+    ),
+    ConfigKey(
+        "index.interval.bytes",
+        INT,
+        None,
+        "Bytes between offset index entries.",
+        at_least(0),
+        "log.index.interval.bytes",
+    ),
+    ConfigKey(
+        "max.compaction.lag.ms",
+        LONG,
+        None,
+        "Maximum age before compaction.",
+        at_least(1),
+        "log.cleaner.max.compaction.lag.ms",
+    ),
+    ConfigKey(
+        "max.message.bytes",
+        INT,
+        None,
+        "Largest record batch accepted.",
+        at_least(0),
+        "message.max.bytes",
+    ),
+    ConfigKey(
+        "message.timestamp.type",
+        STR,
+        None,
+        "CreateTime or LogAppendTime.",
+        one_of(*_TIMESTAMP_TYPES),
+        "log.message.timestamp.type",
+    ),
+    ConfigKey(
+        "message.timestamp.before.max.ms",
+        LONG,
+        None,
+        "How old a timestamp may be.",
+        at_least(0),
+        "log.message.timestamp.before.max.ms",
+    ),
+    ConfigKey(
+        "message.timestamp.after.max.ms",
+        LONG,
+        None,
+        "How far ahead a timestamp may be.",
+        at_least(0),
+        "log.message.timestamp.after.max.ms",
+    ),
+    ConfigKey(
+        "min.cleanable.dirty.ratio",
+        DOUBLE,
+        None,
+        "Dirty ratio at which a log is cleaned.",
+        None,
+        "log.cleaner.min.cleanable.ratio",
+    ),
+    ConfigKey(
+        "min.compaction.lag.ms",
+        LONG,
+        None,
+        "Minimum age before compaction.",
+        at_least(0),
+        "log.cleaner.min.compaction.lag.ms",
+    ),
+    ConfigKey(
+        "min.insync.replicas",
+        INT,
+        None,
+        "Replicas that must acknowledge acks=all.",
+        at_least(1),
+        "min.insync.replicas",
+    ),
+    ConfigKey("preallocate", BOOL, None, "Preallocate segment files.", None, "log.preallocate"),
+    ConfigKey(
+        "retention.bytes",
+        LONG,
+        None,
+        "Bytes kept per partition; -1: no limit.",
+        None,
+        "log.retention.bytes",
+    ),
+    ConfigKey(
+        "retention.ms",
+        LONG,
+        None,
+        "Retention time in ms; -1 keeps data forever.",
+        at_least(-1),
+        "log.retention.ms",
+    ),
+    ConfigKey(
+        "segment.bytes",
+        INT,
+        None,
+        "Maximum size of one segment file.",
+        at_least(14),
+        "log.segment.bytes",
+    ),
+    ConfigKey(
+        "segment.index.bytes",
+        INT,
+        None,
+        "Maximum size of an offset index.",
+        at_least(4),
+        "log.index.size.max.bytes",
+    ),
+    ConfigKey(
+        "segment.jitter.ms",
+        LONG,
+        None,
+        "Random jitter subtracted from the roll time.",
+        at_least(0),
+        "log.roll.jitter.ms",
+    ),
+    ConfigKey(
+        "segment.ms",
+        LONG,
+        None,
+        "Roll a new segment after this many ms.",
+        at_least(1),
+        "log.roll.ms",
+    ),
+    ConfigKey(
+        "unclean.leader.election.enable",
+        BOOL,
+        None,
+        "Allow an out-of-sync replica to lead.",
+        None,
+        "unclean.leader.election.enable",
+    ),
+)
+
+BROKER_KEYS_BY_NAME = {key.name: key for key in BROKER_KEYS}
+TOPIC_KEYS_BY_NAME = {key.name: key for key in TOPIC_KEYS}
+
+# Broker keys whose effective value is derived from a chain of finer and coarser keys.
+BROKER_SYNONYM_CHAINS: dict[str, tuple[str, ...]] = {
+    "log.retention.ms": ("log.retention.ms", "log.retention.minutes", "log.retention.hours"),
+    "log.roll.ms": ("log.roll.ms", "log.roll.hours"),
+    "log.flush.interval.ms": ("log.flush.interval.ms", "log.flush.scheduler.interval.ms"),
+}

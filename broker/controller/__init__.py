@@ -1,0 +1,1 @@
+"""The controller: validates metadata changes and commits them to the metadata log."""

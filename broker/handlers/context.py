@@ -1,0 +1,49 @@
+"""What a handler gets besides its request: the broker's components and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from strom.broker.config.broker_config import BrokerConfig
+from strom.broker.controller.controller import Controller
+from strom.broker.coordinator.producer_ids import ProducerIdManager
+from strom.broker.http.metrics import BrokerMetrics
+from strom.broker.log.manager import LogManager
+from strom.broker.metadata.image import MetadataImage
+from strom.broker.protocol.connection import ConnectionContext
+from strom.broker.replication.replica_manager import ReplicaManager
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerEndpoint:
+    """A broker as clients reach it on one listener."""
+
+    node_id: int
+    host: str
+    port: int
+    rack: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerServices:
+    config: BrokerConfig
+    cluster_id: str
+    image: MetadataImage
+    controller: Controller
+    replica_manager: ReplicaManager
+    log_manager: LogManager
+    producer_ids: ProducerIdManager
+    metrics: BrokerMetrics
+    brokers: Callable[[str], list[BrokerEndpoint]]
+    """Live brokers as advertised on the named listener."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    services: BrokerServices
+    connection: ConnectionContext
+    api_key: int
+    api_version: int
+    client_id: str | None
+    supported_versions: Mapping[int, tuple[int, int]]

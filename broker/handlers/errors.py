@@ -1,0 +1,56 @@
+"""The one place where typed domain errors become Kafka error codes."""
+
+from __future__ import annotations
+
+import logging
+
+from kio.schema.errors import ErrorCode
+
+from strom.broker.config.topic_config import InvalidConfigError
+from strom.broker.controller import errors as controller
+from strom.broker.log import errors as storage
+from strom.broker.log import producer_state
+from strom.broker.replication import errors as replica
+
+log = logging.getLogger(__name__)
+
+_CODES: dict[type[Exception], ErrorCode] = {
+    storage.CorruptRecordError: ErrorCode.corrupt_message,
+    storage.RecordTooLargeError: ErrorCode.message_too_large,
+    storage.OffsetOutOfRangeError: ErrorCode.offset_out_of_range,
+    storage.InvalidTimestampError: ErrorCode.invalid_timestamp,
+    storage.LogStorageError: ErrorCode.kafka_storage_error,
+    producer_state.OutOfOrderSequenceError: ErrorCode.out_of_order_sequence_number,
+    producer_state.InvalidProducerEpochError: ErrorCode.invalid_producer_epoch,
+    replica.UnknownTopicOrPartitionError: ErrorCode.unknown_topic_or_partition,
+    replica.UnknownTopicIdError: ErrorCode.unknown_topic_id,
+    replica.NotLeaderOrFollowerError: ErrorCode.not_leader_or_follower,
+    replica.FencedLeaderEpochError: ErrorCode.fenced_leader_epoch,
+    replica.UnknownLeaderEpochError: ErrorCode.unknown_leader_epoch,
+    replica.NotEnoughReplicasError: ErrorCode.not_enough_replicas,
+    controller.TopicExistsError: ErrorCode.topic_already_exists,
+    controller.InvalidTopicError: ErrorCode.invalid_topic_exception,
+    controller.UnknownTopicError: ErrorCode.unknown_topic_or_partition,
+    controller.UnknownTopicIdError: ErrorCode.unknown_topic_id,
+    controller.InvalidPartitionsError: ErrorCode.invalid_partitions,
+    controller.InvalidReplicationFactorError: ErrorCode.invalid_replication_factor,
+    controller.InvalidReplicaAssignmentError: ErrorCode.invalid_replica_assignment,
+    controller.InvalidRequestError: ErrorCode.invalid_request,
+    controller.TopicDeletionDisabledError: ErrorCode.topic_deletion_disabled,
+    InvalidConfigError: ErrorCode.invalid_config,
+}
+
+
+def error_code_for(error: BaseException) -> ErrorCode:
+    """Kafka's code for a domain error; anything unexpected is UNKNOWN_SERVER_ERROR (and
+    logged, because it is a bug or an unplanned failure)."""
+    for cls in type(error).__mro__:
+        code = _CODES.get(cls)  # type: ignore[arg-type]
+        if code is not None:
+            return code
+    log.error("unexpected error mapped to UNKNOWN_SERVER_ERROR", exc_info=error)
+    return ErrorCode.unknown_server_error
+
+
+def error_message_for(error: BaseException | None) -> str | None:
+    return str(error) if error is not None else None

@@ -1,0 +1,122 @@
+"""Metadata: brokers, topics, partitions, leaders and epochs; auto-creates topics."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from strom.broker.controller.controller import NewTopic
+from strom.broker.controller.errors import ControllerError
+from strom.broker.handlers.context import RequestContext
+from strom.broker.handlers.errors import error_code_for
+from strom.broker.handlers.response_builder import (
+    AUTHORIZED_OPERATIONS_OMITTED,
+    NO_THROTTLE,
+    make,
+    response_module,
+)
+from strom.broker.kafka_uuid import ZERO_UUID
+from strom.broker.metadata.image import TopicImage
+
+API_KEY = 3
+
+
+async def handle_metadata(request: Any, ctx: RequestContext) -> Any:
+    module = response_module(API_KEY, ctx.api_version)
+    services = ctx.services
+    image = services.image
+    auto_create = getattr(request, "allow_auto_topic_creation", True)
+    topics: list[Any] = []
+    if request.topics is None or (ctx.api_version == 0 and not request.topics):
+        topics = [
+            _describe(module, topic) for topic in sorted(image.topics_by_name.values(), key=_name)
+        ]
+    else:
+        for wanted in request.topics:
+            topics.append(_lookup(module, ctx, wanted, auto_create))
+    brokers = services.brokers(ctx.connection.listener_name)
+    return make(
+        module.MetadataResponse,
+        throttle_time=NO_THROTTLE,
+        brokers=tuple(
+            make(
+                module.MetadataResponseBroker,
+                node_id=broker.node_id,
+                host=broker.host,
+                port=broker.port,
+                rack=broker.rack,
+            )
+            for broker in brokers
+        ),
+        cluster_id=services.cluster_id,
+        controller_id=services.controller.node_id,
+        topics=tuple(topics),
+        cluster_authorized_operations=AUTHORIZED_OPERATIONS_OMITTED,
+        error_code=ErrorCode.none,
+    )
+
+
+def _lookup(module: Any, ctx: RequestContext, wanted: Any, auto_create: bool) -> Any:
+    image = ctx.services.image
+    name = wanted.name
+    topic_id = getattr(wanted, "topic_id", None)
+    if name is None:
+        topic = image.topic_by_id(topic_id) if topic_id not in (None, ZERO_UUID) else None
+        if topic is None:
+            return _error(module, ErrorCode.unknown_topic_id, None, topic_id or ZERO_UUID)
+        return _describe(module, topic)
+    topic = image.topic(name)
+    if topic is not None:
+        return _describe(module, topic)
+    config = ctx.services.config
+    if not (auto_create and config.auto_create_topics_enable):
+        return _error(module, ErrorCode.unknown_topic_or_partition, name, ZERO_UUID)
+    try:
+        ctx.services.controller.create_topic(NewTopic(name=name))
+    except ControllerError as error:
+        return _error(module, error_code_for(error), name, ZERO_UUID)
+    created = image.topic(name)
+    assert created is not None
+    return _describe(module, created)
+
+
+def _describe(module: Any, topic: TopicImage) -> Any:
+    return make(
+        module.MetadataResponseTopic,
+        error_code=ErrorCode.none,
+        name=topic.name,
+        topic_id=topic.topic_id,
+        is_internal=topic.is_internal,
+        partitions=tuple(
+            make(
+                module.MetadataResponsePartition,
+                error_code=ErrorCode.none,
+                partition_index=partition.partition_id,
+                leader_id=partition.leader,
+                leader_epoch=partition.leader_epoch,
+                replica_nodes=partition.replicas,
+                isr_nodes=partition.isr,
+                offline_replicas=(),
+            )
+            for _, partition in sorted(topic.partitions.items())
+        ),
+        topic_authorized_operations=AUTHORIZED_OPERATIONS_OMITTED,
+    )
+
+
+def _error(module: Any, code: ErrorCode, name: str | None, topic_id: uuid.UUID) -> Any:
+    return make(
+        module.MetadataResponseTopic,
+        error_code=code,
+        name=name,
+        topic_id=topic_id,
+        is_internal=False,
+        partitions=(),
+        topic_authorized_operations=AUTHORIZED_OPERATIONS_OMITTED,
+    )
+
+
+def _name(topic: TopicImage) -> str:
+    return topic.name

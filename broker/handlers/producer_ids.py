@@ -1,0 +1,36 @@
+"""InitProducerId: a producer id and epoch for an idempotent producer.
+
+Without a transactional id Kafka always hands out a fresh id at epoch 0 (a producer that
+re-initialises is a new producer). Transactional ids need the transaction coordinator,
+which this broker does not have yet, so they are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kio.schema.errors import ErrorCode
+
+from strom.broker.handlers.context import RequestContext
+from strom.broker.handlers.response_builder import NO_THROTTLE, make, response_module
+
+API_KEY = 22
+
+
+async def handle_init_producer_id(request: Any, ctx: RequestContext) -> Any:
+    module = response_module(API_KEY, ctx.api_version)
+    if request.transactional_id is not None:
+        return make(
+            module.InitProducerIdResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=ErrorCode.invalid_request,
+            producer_id=-1,
+            producer_epoch=-1,
+        )
+    return make(
+        module.InitProducerIdResponse,
+        throttle_time=NO_THROTTLE,
+        error_code=ErrorCode.none,
+        producer_id=ctx.services.producer_ids.next_producer_id(),
+        producer_epoch=0,
+    )

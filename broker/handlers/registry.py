@@ -1,0 +1,98 @@
+"""The APIs this broker serves, their version ranges, and the router that calls them.
+
+The ranges are what ApiVersions advertises, so they list only what is implemented. Maxima
+follow Apache Kafka 4.0, because clients (kafka-python) infer the broker's release from
+them and gate features on it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from strom.broker.handlers.api_versions import handle_api_versions
+from strom.broker.handlers.cluster import handle_describe_cluster
+from strom.broker.handlers.configs import (
+    handle_alter_configs,
+    handle_describe_configs,
+    handle_incremental_alter_configs,
+)
+from strom.broker.handlers.context import BrokerServices, RequestContext
+from strom.broker.handlers.delete_records import handle_delete_records
+from strom.broker.handlers.fetch import handle_fetch
+from strom.broker.handlers.log_dirs import handle_describe_log_dirs
+from strom.broker.handlers.metadata import handle_metadata
+from strom.broker.handlers.offsets import handle_list_offsets, handle_offset_for_leader_epoch
+from strom.broker.handlers.produce import handle_produce
+from strom.broker.handlers.producer_ids import handle_init_producer_id
+from strom.broker.handlers.topics import (
+    handle_create_partitions,
+    handle_create_topics,
+    handle_delete_topics,
+)
+from strom.broker.protocol.codec import DecodedRequest
+from strom.broker.protocol.connection import ConnectionContext
+
+Handler = Callable[[Any, RequestContext], Awaitable[Any | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSpec:
+    key: int
+    name: str
+    min_version: int
+    max_version: int
+    handle: Handler
+
+
+APIS: tuple[ApiSpec, ...] = (
+    ApiSpec(0, "Produce", 3, 12, handle_produce),
+    ApiSpec(1, "Fetch", 4, 17, handle_fetch),
+    ApiSpec(2, "ListOffsets", 1, 10, handle_list_offsets),
+    ApiSpec(3, "Metadata", 0, 13, handle_metadata),
+    ApiSpec(18, "ApiVersions", 0, 4, handle_api_versions),
+    ApiSpec(19, "CreateTopics", 2, 7, handle_create_topics),
+    ApiSpec(20, "DeleteTopics", 1, 6, handle_delete_topics),
+    ApiSpec(21, "DeleteRecords", 0, 2, handle_delete_records),
+    ApiSpec(22, "InitProducerId", 0, 5, handle_init_producer_id),
+    ApiSpec(23, "OffsetForLeaderEpoch", 2, 4, handle_offset_for_leader_epoch),
+    ApiSpec(32, "DescribeConfigs", 1, 4, handle_describe_configs),
+    ApiSpec(33, "AlterConfigs", 0, 2, handle_alter_configs),
+    ApiSpec(35, "DescribeLogDirs", 1, 4, handle_describe_log_dirs),
+    ApiSpec(37, "CreatePartitions", 0, 3, handle_create_partitions),
+    ApiSpec(44, "IncrementalAlterConfigs", 0, 1, handle_incremental_alter_configs),
+    ApiSpec(60, "DescribeCluster", 0, 2, handle_describe_cluster),
+)
+
+
+class RequestRouter:
+    """The protocol edge's dispatcher: finds the handler, times it, counts it."""
+
+    def __init__(self, services: BrokerServices, apis: tuple[ApiSpec, ...] = APIS) -> None:
+        self._services = services
+        self._specs = {spec.key: spec for spec in apis}
+        self._supported = {spec.key: (spec.min_version, spec.max_version) for spec in apis}
+
+    @property
+    def supported_versions(self) -> Mapping[int, tuple[int, int]]:
+        return self._supported
+
+    async def dispatch(self, request: DecodedRequest, connection: ConnectionContext) -> Any | None:
+        spec = self._specs[request.api_key]
+        context = RequestContext(
+            services=self._services,
+            connection=connection,
+            api_key=request.api_key,
+            api_version=request.api_version,
+            client_id=request.client_id,
+            supported_versions=self._supported,
+        )
+        started = time.perf_counter()
+        response = await spec.handle(request.body, context)
+        error_code = int(getattr(response, "error_code", 0) or 0)
+        self._services.metrics.record_request(
+            spec.name, request.api_version, time.perf_counter() - started, error_code
+        )
+        return response

@@ -1,0 +1,1 @@
+"""The HTTP side listener: /healthz, /readyz and Prometheus /metrics."""

@@ -1,0 +1,1 @@
+"""Partition logs on disk: segments of record batches, indexes, checkpoints (Kafka's layout)."""

@@ -1,0 +1,112 @@
+"""The cluster metadata as this broker knows it, built by replaying metadata records.
+
+Handlers read it; only `apply` (driven by the metadata log) changes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from strom.broker.metadata.records import (
+    ConfigRecord,
+    MetadataRecord,
+    PartitionRecord,
+    ProducerIdsRecord,
+    RemoveTopicRecord,
+    TopicRecord,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionImage:
+    partition_id: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+    leader: int
+    leader_epoch: int
+    partition_epoch: int
+
+
+@dataclass(slots=True)
+class TopicImage:
+    name: str
+    topic_id: uuid.UUID
+    partitions: dict[int, PartitionImage] = field(default_factory=dict)
+    configs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_internal(self) -> bool:
+        return self.name.startswith("__")
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataChange:
+    """What one applied record changed, for components that follow the metadata."""
+
+    record: MetadataRecord
+    topic: TopicImage | None
+
+
+class MetadataImage:
+    def __init__(self) -> None:
+        self.topics_by_name: dict[str, TopicImage] = {}
+        self.topics_by_id: dict[uuid.UUID, TopicImage] = {}
+        self.broker_configs: dict[str, str] = {}
+        self.next_producer_id = 0
+        self.last_offset = -1
+
+    def topic(self, name: str) -> TopicImage | None:
+        return self.topics_by_name.get(name)
+
+    def topic_by_id(self, topic_id: uuid.UUID) -> TopicImage | None:
+        return self.topics_by_id.get(topic_id)
+
+    @property
+    def partition_count(self) -> int:
+        return sum(len(topic.partitions) for topic in self.topics_by_name.values())
+
+    def apply(self, record: MetadataRecord, offset: int) -> MetadataChange:
+        """Apply one committed record; returns the topic it touched (as it was before a
+        removal, so followers can clean up)."""
+        self.last_offset = offset
+        topic: TopicImage | None = None
+        match record:
+            case TopicRecord(name=name, topic_id=topic_id):
+                topic = TopicImage(name, topic_id)
+                self.topics_by_name[name] = topic
+                self.topics_by_id[topic_id] = topic
+            case PartitionRecord():
+                topic = self.topics_by_id[record.topic_id]
+                topic.partitions[record.partition_id] = PartitionImage(
+                    partition_id=record.partition_id,
+                    replicas=record.replicas,
+                    isr=record.isr,
+                    leader=record.leader,
+                    leader_epoch=record.leader_epoch,
+                    partition_epoch=record.partition_epoch,
+                )
+            case RemoveTopicRecord(topic_id=topic_id):
+                topic = self.topics_by_id.pop(topic_id, None)
+                if topic is not None:
+                    self.topics_by_name.pop(topic.name, None)
+            case ConfigRecord():
+                topic = self._apply_config(record)
+            case ProducerIdsRecord(next_producer_id=next_id):
+                self.next_producer_id = max(self.next_producer_id, next_id)
+        return MetadataChange(record, topic)
+
+    def _apply_config(self, record: ConfigRecord) -> TopicImage | None:
+        if record.resource_type == "broker":
+            target = self.broker_configs
+            topic = None
+        else:
+            topic = self.topics_by_name.get(record.resource_name)
+            if topic is None:
+                return None
+            target = topic.configs
+        if record.value is None:
+            target.pop(record.name, None)
+        else:
+            target[record.name] = record.value
+        return topic

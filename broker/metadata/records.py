@@ -1,0 +1,101 @@
+"""The records of the cluster metadata log, named after Kafka's KRaft metadata records.
+
+Each record is the value of one record in a `__cluster_metadata` batch, encoded as JSON
+(`{"type": ..., "data": {...}}`) so the log stays readable with ordinary tools. Replaying
+the records in order rebuilds the MetadataImage.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRecord:
+    type_name: ClassVar[str] = "TopicRecord"
+    name: str
+    topic_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionRecord:
+    type_name: ClassVar[str] = "PartitionRecord"
+    topic_id: uuid.UUID
+    partition_id: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+    leader: int
+    leader_epoch: int
+    partition_epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveTopicRecord:
+    type_name: ClassVar[str] = "RemoveTopicRecord"
+    topic_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRecord:
+    """Set (value) or remove (value None) one config of a topic or broker resource."""
+
+    type_name: ClassVar[str] = "ConfigRecord"
+    resource_type: str  # "topic" or "broker"
+    resource_name: str
+    name: str
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerIdsRecord:
+    """The next producer id block starts at `next_producer_id`."""
+
+    type_name: ClassVar[str] = "ProducerIdsRecord"
+    broker_id: int
+    next_producer_id: int
+
+
+MetadataRecord = (
+    TopicRecord | PartitionRecord | RemoveTopicRecord | ConfigRecord | ProducerIdsRecord
+)
+
+_TYPES: dict[str, type[Any]] = {
+    cls.type_name: cls
+    for cls in (TopicRecord, PartitionRecord, RemoveTopicRecord, ConfigRecord, ProducerIdsRecord)
+}
+
+
+class MetadataRecordError(ValueError):
+    """A metadata record that cannot be decoded: the metadata log is damaged."""
+
+
+def encode_record(record: MetadataRecord) -> bytes:
+    data = asdict(record)
+    for key, value in data.items():
+        if isinstance(value, uuid.UUID):
+            data[key] = str(value)
+        elif isinstance(value, tuple):
+            data[key] = list(value)
+    return json.dumps({"type": record.type_name, "data": data}, sort_keys=True).encode()
+
+
+def decode_record(raw: bytes) -> MetadataRecord:
+    try:
+        envelope = json.loads(raw)
+        cls = _TYPES[envelope["type"]]
+        data = envelope["data"]
+        values = {}
+        for field in fields(cls):
+            value = data[field.name]
+            if field.name == "topic_id":
+                value = uuid.UUID(value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[field.name] = value
+        record: MetadataRecord = cls(**values)
+        return record
+    except (KeyError, TypeError, ValueError) as error:
+        raise MetadataRecordError(f"undecodable metadata record: {error}") from error

@@ -1,0 +1,1 @@
+"""The protocol edge: frames, request headers, kio decoding and response encoding."""

@@ -1,0 +1,86 @@
+"""A TCP listener (one entry of `listeners`): accepts connections and owns their tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+
+from strom.broker.protocol.connection import Connection, ConnectionLimits, Dispatcher
+
+log = logging.getLogger(__name__)
+
+_SHUTDOWN_GRACE_S = 5.0
+
+
+class KafkaListener:
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        dispatcher: Dispatcher,
+        limits: ConnectionLimits,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self._dispatcher = dispatcher
+        self._limits = limits
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    async def start(self) -> None:
+        """Bind; with port 0 the kernel picks a free port, readable as `.port` afterwards."""
+        self._server = await asyncio.start_server(
+            self._accept,
+            self.host or None,
+            self.port,
+            reuse_address=True,
+            backlog=512,
+            limit=1 << 20,
+        )
+        sockets = self._server.sockets
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        log.info("listener %s bound to %s:%d", self.name, self.host or "*", self.port)
+
+    async def stop_accepting(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def stop(self) -> None:
+        """Stop accepting, then end every connection (in-flight requests get a grace)."""
+        await self.stop_accepting()
+        tasks = list(self._connections)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=0.1)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*pending, return_exceptions=True), _SHUTDOWN_GRACE_S
+                )
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = Connection(reader, writer, self._dispatcher, self.name, self._limits)
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await connection.serve()
+        except asyncio.CancelledError:
+            pass  # shutdown ended this connection; its task must not report an error
+        finally:
+            self._connections.discard(task)

@@ -1,0 +1,1 @@
+"""The metadata quorum: the replicated log of cluster metadata records."""

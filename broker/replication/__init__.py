@@ -1,0 +1,1 @@
+"""Partitions this broker hosts: leader state, high watermark, appends and reads."""

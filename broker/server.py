@@ -1,0 +1,157 @@
+"""The broker process: composes storage, metadata, replicas, listeners and the HTTP side
+listener, and starts and stops them in a safe order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from pathlib import Path
+
+from strom.broker.clock import Clock, SystemClock
+from strom.broker.config.broker_config import BrokerConfig
+from strom.broker.controller.controller import Controller
+from strom.broker.coordinator.producer_ids import ProducerIdManager
+from strom.broker.handlers.context import BrokerEndpoint, BrokerServices
+from strom.broker.handlers.registry import RequestRouter
+from strom.broker.http.metrics import BrokerMetrics
+from strom.broker.http.server import HealthReport, HttpSideServer
+from strom.broker.log.manager import LogManager, LogManagerSettings
+from strom.broker.log.meta_properties import ensure_formatted
+from strom.broker.metadata.image import MetadataImage
+from strom.broker.protocol.connection import ConnectionLimits
+from strom.broker.protocol.listener import KafkaListener
+from strom.broker.quorum.metadata_log import MetadataLog
+from strom.broker.replication.replica_manager import ReplicaManager
+
+log = logging.getLogger(__name__)
+
+_IDLE_TIMEOUT_S = 600.0  # Kafka's connections.max.idle.ms default
+_ANY_ADDRESS = ("", "0.0.0.0", "::")
+
+
+class BrokerServer:
+    def __init__(self, config: BrokerConfig, clock: Clock | None = None) -> None:
+        self.config = config
+        self._clock = clock or SystemClock()
+        self.listeners: list[KafkaListener] = []
+        self._http: HttpSideServer | None = None
+        self._log_manager: LogManager | None = None
+        self._metadata_log: MetadataLog | None = None
+        self._ready = False
+        self._stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        config = self.config
+        log_manager = LogManager(
+            LogManagerSettings(
+                log_dirs=tuple(Path(d) for d in config.log_dirs),
+                retention_check_interval_ms=config.log_retention_check_interval_ms,
+                flush_scheduler_interval_ms=min(config.log_flush_scheduler_interval_ms, 1 << 31),
+            ),
+            self._clock,
+        )
+        log_manager.lock_dirs()
+        self._log_manager = log_manager
+        directories = list(dict.fromkeys([*config.log_dirs, config.metadata_log_dir]))
+        cluster_id = ensure_formatted([Path(d) for d in directories], config.node_id)
+
+        image = MetadataImage()
+        metadata_log = MetadataLog(Path(config.metadata_log_dir), self._clock)
+        for offset, record in metadata_log.open():
+            image.apply(record, offset)
+        self._metadata_log = metadata_log
+
+        replica_manager = ReplicaManager(config, log_manager, image)
+        replica_manager.load()
+        controller = Controller(config, metadata_log, image, publish=replica_manager.apply)
+        metrics = BrokerMetrics()
+        metrics.set_partition_source(
+            lambda: [
+                (
+                    p.topic_partition.topic,
+                    p.topic_partition.partition,
+                    p.log.log_end_offset,
+                    p.log.log_start_offset,
+                    p.log.size_bytes,
+                )
+                for p in replica_manager.partitions()
+            ]
+        )
+        services = BrokerServices(
+            config=config,
+            cluster_id=cluster_id,
+            image=image,
+            controller=controller,
+            replica_manager=replica_manager,
+            log_manager=log_manager,
+            producer_ids=ProducerIdManager(controller.allocate_producer_ids),
+            metrics=metrics,
+            brokers=self._brokers_on,
+        )
+        router = RequestRouter(services)
+        limits = ConnectionLimits(
+            max_request_bytes=config.socket_request_max_bytes, idle_timeout_s=_IDLE_TIMEOUT_S
+        )
+        for endpoint in config.listeners:
+            listener = KafkaListener(
+                endpoint.listener_name, endpoint.host, endpoint.port, router, limits
+            )
+            await listener.start()
+            self.listeners.append(listener)
+        await log_manager.start()
+        if config.http_listener is not None:
+            host, port = config.http_listener
+            self._http = HttpSideServer(
+                host,
+                port,
+                health=lambda: HealthReport(ok=True, reasons=()),
+                readiness=self._readiness,
+                registry=metrics.registry,
+            )
+            await self._http.start()
+        self._ready = True
+        log.info(
+            "broker %d of cluster %s started; listening on %s",
+            config.node_id,
+            cluster_id,
+            ", ".join(f"{ls.name}://{ls.host}:{ls.port}" for ls in self.listeners),
+        )
+
+    @property
+    def http_port(self) -> int | None:
+        return self._http.port if self._http is not None else None
+
+    async def stop(self) -> None:
+        """Stop taking requests, finish in-flight ones, then close storage cleanly."""
+        self._ready = False
+        for listener in self.listeners:
+            await listener.stop()
+        if self._log_manager is not None:
+            await self._log_manager.stop()
+            self._log_manager.shutdown()
+        if self._metadata_log is not None:
+            self._metadata_log.close()
+        if self._http is not None:
+            await self._http.stop()
+        self._stopped.set()
+        log.info("broker %d stopped cleanly", self.config.node_id)
+
+    def _readiness(self) -> HealthReport:
+        if self._ready:
+            return HealthReport(ok=True, reasons=())
+        return HealthReport(ok=False, reasons=("broker is starting or stopping",))
+
+    def _brokers_on(self, listener_name: str) -> list[BrokerEndpoint]:
+        """This broker as advertised on `listener_name` (the only live broker for now)."""
+        config = self.config
+        advertised = {e.listener_name: e for e in config.advertised_listeners}
+        bound = {listener.name: listener for listener in self.listeners}
+        endpoint = advertised.get(listener_name)
+        listener = bound.get(listener_name)
+        if endpoint is None or listener is None:
+            return []
+        host = endpoint.host if endpoint.host not in _ANY_ADDRESS else socket.getfqdn()
+        # An advertised port of 0 follows the port the listener actually bound.
+        port = endpoint.port or listener.port
+        return [BrokerEndpoint(config.node_id, host, port, config.broker_rack)]

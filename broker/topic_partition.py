@@ -1,0 +1,27 @@
+"""The names the whole broker uses for a partition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TopicPartition:
+    topic: str
+    partition: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}-{self.partition}"
+
+    @property
+    def dir_name(self) -> str:
+        """Kafka's partition directory name, `<topic>-<partition>`."""
+        return f"{self.topic}-{self.partition}"
+
+    @classmethod
+    def from_dir_name(cls, name: str) -> TopicPartition:
+        """Parse `<topic>-<partition>`; topic names may themselves contain '-'."""
+        topic, sep, partition = name.rpartition("-")
+        if not sep or not topic or not partition.isdigit():
+            raise ValueError(f"not a partition directory name: {name!r}")
+        return cls(topic, int(partition))

@@ -1,0 +1,19 @@
+"""The `strom` command: assembles the Typer app from one module per noun."""
+
+from __future__ import annotations
+
+import typer
+
+from strom.cli.commands import broker
+
+app = typer.Typer(
+    name="strom",
+    help="Strom: event streaming in the manner of Apache Kafka.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(broker.app, name="broker")
+
+
+def main() -> None:
+    app()

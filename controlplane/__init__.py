@@ -1,0 +1,1 @@
+"""The strom multi-tenant control plane (strom.controlplane); built in its own issue."""

@@ -1,0 +1,1 @@
+"""The strom Kubernetes operator (strom.operator); built in its own issue."""

@@ -1,0 +1,1 @@
+"""Fixtures that start real processes for tests (brokers now; more as parts land)."""
