@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
