@@ -1,5 +1,6 @@
-"""`python -m strom.cli` runs the `strom` command (tests use it to avoid PATH lookups)."""
+"""`python -m strom.cli`: the same entry point as the `strom` console script."""
 
 from strom.cli.main import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -28,9 +28,7 @@ _SHUTDOWN_GRACE_S = 5.0
 _HEAD_END = b"\r\n\r\n"
 _SAFE_METHODS = ("GET", "HEAD")
 _HTTP_VERSIONS = ("HTTP/1.0", "HTTP/1.1")
-_TOKEN_CHARS = frozenset(
-    "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-)
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")  # RFC 9110
 
 
 @dataclass(frozen=True, slots=True)
