@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check broker operator controlplane cli tests bench
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.throughput
 
 clean:
