@@ -25,6 +25,7 @@ from strom.broker.log.errors import (
     RecordTooLargeError,
 )
 from strom.broker.log.producer_state import ProducerStateManager
+from strom.broker.log.recompress import recompress, target_codec
 from strom.broker.log.record_batch import (
     NO_TIMESTAMP,
     RecordBatchHeader,
@@ -59,6 +60,7 @@ class LogConfig(Protocol):
     message_timestamp_type: str
     message_timestamp_before_max_ms: int
     message_timestamp_after_max_ms: int
+    compression_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,8 +214,12 @@ class PartitionLog:
         log_append_time = self._check_timestamps(headers, now)
         first_offset = self.log_end_offset
         records_count = 0
-        for batch in batches:
-            stamped = bytearray(batch)
+        codec = target_codec(self.config.compression_type)
+        for batch, original in zip(batches, headers, strict=True):
+            if codec is not None and original.compression is not codec:
+                stamped = recompress(batch, codec)
+            else:
+                stamped = bytearray(batch)
             stamp_batch(stamped, self.log_end_offset, leader_epoch)
             if log_append_time != NO_TIMESTAMP:
                 stamp_log_append_time(stamped, log_append_time)

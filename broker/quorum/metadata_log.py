@@ -41,6 +41,7 @@ class MetadataLogConfig:
     message_timestamp_type: str = "CreateTime"
     message_timestamp_before_max_ms: int = _MAX_LONG
     message_timestamp_after_max_ms: int = _MAX_LONG
+    compression_type: str = "producer"
 
 
 class MetadataLog:

@@ -295,3 +295,16 @@ def test_oversized_batch_is_rejected_with_message_too_large(
     producer.flush(TIMEOUT_S)
     assert errors and errors[0] is not None
     assert errors[0].code() == KafkaError.MSG_SIZE_TOO_LARGE
+
+
+def test_topic_compression_type_recompresses_stored_batches(
+    shared_broker: BrokerProcess, admin: AdminClient
+) -> None:
+    name = f"cf-gzip-{uuid.uuid4().hex[:6]}"
+    _create(admin, NewTopic(name, 1, 1, config={"compression.type": "gzip"}))
+    _produce(shared_broker.bootstrap, name, 50, **{"compression.type": "lz4"})
+    messages = _consume_all(shared_broker.bootstrap, name, 1, 50)
+    assert sorted(m.value() for m in messages) == sorted(f"value-{i}".encode() for i in range(50))
+    segment = next((shared_broker.data_dir / "logs" / f"{name}-0").glob("*.log"))
+    attributes = int.from_bytes(segment.read_bytes()[21:23], "big")
+    assert attributes & 0x07 == 1  # gzip, whatever the producer sent
