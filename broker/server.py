@@ -10,7 +10,9 @@ from pathlib import Path
 
 from strom.broker.clock import Clock, SystemClock
 from strom.broker.config.broker_config import BrokerConfig
-from strom.broker.controller.controller import Controller
+from strom.broker.controller.controller import Controller, NewTopic
+from strom.broker.coordinator.group_coordinator import GroupCoordinator, GroupSettings
+from strom.broker.coordinator.offset_store import OFFSETS_TOPIC, OffsetStore
 from strom.broker.coordinator.producer_ids import ProducerIdManager
 from strom.broker.handlers.context import BrokerEndpoint, BrokerServices
 from strom.broker.handlers.registry import RequestRouter
@@ -23,6 +25,7 @@ from strom.broker.protocol.connection import ConnectionLimits
 from strom.broker.protocol.listener import KafkaListener
 from strom.broker.quorum.metadata_log import MetadataLog
 from strom.broker.replication.replica_manager import ReplicaManager
+from strom.broker.topic_partition import TopicPartition
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ class BrokerServer:
         self._log_manager: LogManager | None = None
         self._metadata_log: MetadataLog | None = None
         self._ready = False
+        self._group_coordinator_ref: GroupCoordinator | None = None
         self._stopped = asyncio.Event()
 
     async def start(self) -> None:
@@ -65,6 +69,8 @@ class BrokerServer:
         replica_manager = ReplicaManager(config, log_manager, image)
         replica_manager.load()
         controller = Controller(config, metadata_log, image, publish=replica_manager.apply)
+        group_coordinator = self._group_coordinator(controller, replica_manager)
+        self._group_coordinator_ref = group_coordinator
         metrics = BrokerMetrics()
         metrics.set_partition_source(
             lambda: [
@@ -87,6 +93,8 @@ class BrokerServer:
             log_manager=log_manager,
             producer_ids=ProducerIdManager(controller.allocate_producer_ids),
             metrics=metrics,
+            group_coordinator=group_coordinator,
+            clock=self._clock,
             brokers=self._brokers_on,
         )
         router = RequestRouter(services)
@@ -100,6 +108,7 @@ class BrokerServer:
             await listener.start()
             self.listeners.append(listener)
         await log_manager.start()
+        await group_coordinator.start()
         if config.http_listener is not None:
             host, port = config.http_listener
             self._http = HttpSideServer(
@@ -127,6 +136,8 @@ class BrokerServer:
         self._ready = False
         for listener in self.listeners:
             await listener.stop()
+        if self._group_coordinator_ref is not None:
+            await self._group_coordinator_ref.stop()
         if self._log_manager is not None:
             await self._log_manager.stop()
             self._log_manager.shutdown()
@@ -136,6 +147,44 @@ class BrokerServer:
             await self._http.stop()
         self._stopped.set()
         log.info("broker %d stopped cleanly", self.config.node_id)
+
+    def _group_coordinator(
+        self, controller: Controller, replica_manager: ReplicaManager
+    ) -> GroupCoordinator:
+        """The group coordinator over `__consumer_offsets`, created on first start and
+        replayed on every start so committed offsets survive restarts."""
+        values = self.config.values
+        if controller.topic_partition_count(OFFSETS_TOPIC) is None:
+            controller.create_topic(
+                NewTopic(
+                    OFFSETS_TOPIC,
+                    num_partitions=int(values["offsets.topic.num.partitions"]),
+                    replication_factor=1,
+                    configs={
+                        "cleanup.policy": "compact",
+                        "segment.bytes": str(values["offsets.topic.segment.bytes"]),
+                    },
+                )
+            )
+        partitions = controller.topic_partition_count(OFFSETS_TOPIC) or 1
+
+        def append(tp: TopicPartition, batch: bytes) -> None:
+            result = replica_manager.append_records({tp: batch}, -1)[tp]
+            if isinstance(result, Exception):
+                raise result
+
+        store = OffsetStore(partitions, append)
+        store.load(
+            replica_manager.partition(TopicPartition(OFFSETS_TOPIC, p)).log
+            for p in range(partitions)
+        )
+        settings = GroupSettings(
+            initial_rebalance_delay_ms=int(values["group.initial.rebalance.delay.ms"]),
+            min_session_timeout_ms=int(values["group.min.session.timeout.ms"]),
+            max_session_timeout_ms=int(values["group.max.session.timeout.ms"]),
+            offset_metadata_max_bytes=int(values["offset.metadata.max.bytes"]),
+        )
+        return GroupCoordinator(settings, store, self._clock)
 
     def _readiness(self) -> HealthReport:
         if self._ready:

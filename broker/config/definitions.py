@@ -254,6 +254,36 @@ BROKER_KEYS: tuple[ConfigKey, ...] = (
     ),
     ConfigKey("broker.rack", STR, None, "Rack of this broker, published in Metadata."),
     ConfigKey(
+        "group.initial.rebalance.delay.ms",
+        INT,
+        3000,
+        "How long the first rebalance of an empty group waits for more members to join.",
+        at_least(0),
+    ),
+    ConfigKey(
+        "group.min.session.timeout.ms", INT, 6000, "Smallest session timeout a member may ask."
+    ),
+    ConfigKey(
+        "group.max.session.timeout.ms", INT, 1_800_000, "Largest session timeout a member may ask."
+    ),
+    ConfigKey(
+        "offsets.topic.num.partitions",
+        INT,
+        50,
+        "Partitions of the internal __consumer_offsets topic (fixed once it exists).",
+        at_least(1),
+    ),
+    ConfigKey(
+        "offsets.topic.segment.bytes",
+        INT,
+        104_857_600,
+        "Segment size of __consumer_offsets.",
+        at_least(14),
+    ),
+    ConfigKey(
+        "offset.metadata.max.bytes", INT, 4096, "Largest metadata string of an offset commit."
+    ),
+    ConfigKey(
         "strom.http.listener",
         STR,
         None,

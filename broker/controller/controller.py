@@ -91,6 +91,10 @@ class Controller:
     def node_id(self) -> int:
         return self._config.node_id
 
+    def topic_partition_count(self, name: str) -> int | None:
+        topic = self._image.topics_by_name.get(name)
+        return len(topic.partitions) if topic is not None else None
+
     @property
     def live_brokers(self) -> tuple[int, ...]:
         return (self._config.node_id,)

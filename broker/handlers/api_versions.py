@@ -1,4 +1,5 @@
-"""ApiVersions: the APIs and version ranges this broker serves — exactly those."""
+"""ApiVersions: the APIs and version ranges this broker serves, as the registry advertises
+them (Produce reaches down to v0 there, as in Kafka 4)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ async def handle_api_versions(request: Any, ctx: RequestContext) -> Any:
         error_code=error,
         api_keys=tuple(
             make(module.ApiVersion, api_key=key, min_version=low, max_version=high)
-            for key, (low, high) in sorted(ctx.supported_versions.items())
+            for key, (low, high) in sorted(ctx.advertised_versions.items())
         ),
         throttle_time=NO_THROTTLE,
     )

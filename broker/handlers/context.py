@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from strom.broker.clock import Clock
 from strom.broker.config.broker_config import BrokerConfig
 from strom.broker.controller.controller import Controller
+from strom.broker.coordinator.group_coordinator import GroupCoordinator
 from strom.broker.coordinator.producer_ids import ProducerIdManager
 from strom.broker.http.metrics import BrokerMetrics
 from strom.broker.log.manager import LogManager
@@ -35,6 +37,8 @@ class BrokerServices:
     log_manager: LogManager
     producer_ids: ProducerIdManager
     metrics: BrokerMetrics
+    group_coordinator: GroupCoordinator
+    clock: Clock
     brokers: Callable[[str], list[BrokerEndpoint]]
     """Live brokers as advertised on the named listener."""
 
@@ -46,4 +50,4 @@ class RequestContext:
     api_key: int
     api_version: int
     client_id: str | None
-    supported_versions: Mapping[int, tuple[int, int]]
+    advertised_versions: Mapping[int, tuple[int, int]]

@@ -8,6 +8,7 @@ from kio.schema.errors import ErrorCode
 
 from strom.broker.config.topic_config import InvalidConfigError
 from strom.broker.controller import errors as controller
+from strom.broker.coordinator import errors as group
 from strom.broker.log import errors as storage
 from strom.broker.log import producer_state
 from strom.broker.replication import errors as replica
@@ -38,6 +39,18 @@ _CODES: dict[type[Exception], ErrorCode] = {
     controller.InvalidRequestError: ErrorCode.invalid_request,
     controller.TopicDeletionDisabledError: ErrorCode.topic_deletion_disabled,
     InvalidConfigError: ErrorCode.invalid_config,
+    group.InvalidGroupIdError: ErrorCode.invalid_group_id,
+    group.UnknownMemberIdError: ErrorCode.unknown_member_id,
+    group.MemberIdRequiredError: ErrorCode.member_id_required,
+    group.IllegalGenerationError: ErrorCode.illegal_generation,
+    group.RebalanceInProgressError: ErrorCode.rebalance_in_progress,
+    group.InconsistentGroupProtocolError: ErrorCode.inconsistent_group_protocol,
+    group.InvalidSessionTimeoutError: ErrorCode.invalid_session_timeout,
+    group.FencedInstanceIdError: ErrorCode.fenced_instance_id,
+    group.GroupIdNotFoundError: ErrorCode.group_id_not_found,
+    group.NonEmptyGroupError: ErrorCode.non_empty_group,
+    group.OffsetMetadataTooLargeError: ErrorCode.offset_metadata_too_large,
+    group.GroupSubscribedToTopicError: ErrorCode.group_subscribed_to_topic,
 }
 
 

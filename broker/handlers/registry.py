@@ -2,7 +2,9 @@
 
 The ranges are what ApiVersions advertises, so they list only what is implemented. Maxima
 follow Apache Kafka 4.0, because clients (kafka-python) infer the broker's release from
-them and gate features on it.
+them and gate features on it. The one exception is Kafka's own: Produce v0-v2 are
+advertised but refused (KAFKA-18659), because librdkafka enables gzip, snappy and lz4
+only when the advertised Produce range reaches down to v0.
 """
 
 from __future__ import annotations
@@ -22,6 +24,21 @@ from strom.broker.handlers.configs import (
 from strom.broker.handlers.context import BrokerServices, RequestContext
 from strom.broker.handlers.delete_records import handle_delete_records
 from strom.broker.handlers.fetch import handle_fetch
+from strom.broker.handlers.group_offsets import (
+    handle_offset_commit,
+    handle_offset_delete,
+    handle_offset_fetch,
+)
+from strom.broker.handlers.groups import (
+    handle_delete_groups,
+    handle_describe_groups,
+    handle_find_coordinator,
+    handle_heartbeat,
+    handle_join_group,
+    handle_leave_group,
+    handle_list_groups,
+    handle_sync_group,
+)
 from strom.broker.handlers.log_dirs import handle_describe_log_dirs
 from strom.broker.handlers.metadata import handle_metadata
 from strom.broker.handlers.offsets import handle_list_offsets, handle_offset_for_leader_epoch
@@ -45,10 +62,12 @@ class ApiSpec:
     min_version: int
     max_version: int
     handle: Handler
+    advertised_min_version: int | None = None
+    """Set when ApiVersions must advertise below `min_version`; those versions stay refused."""
 
 
 APIS: tuple[ApiSpec, ...] = (
-    ApiSpec(0, "Produce", 3, 12, handle_produce),
+    ApiSpec(0, "Produce", 3, 12, handle_produce, advertised_min_version=0),
     ApiSpec(1, "Fetch", 4, 17, handle_fetch),
     ApiSpec(2, "ListOffsets", 1, 10, handle_list_offsets),
     ApiSpec(3, "Metadata", 0, 13, handle_metadata),
@@ -64,6 +83,17 @@ APIS: tuple[ApiSpec, ...] = (
     ApiSpec(37, "CreatePartitions", 0, 3, handle_create_partitions),
     ApiSpec(44, "IncrementalAlterConfigs", 0, 1, handle_incremental_alter_configs),
     ApiSpec(60, "DescribeCluster", 0, 2, handle_describe_cluster),
+    ApiSpec(8, "OffsetCommit", 2, 9, handle_offset_commit),
+    ApiSpec(9, "OffsetFetch", 1, 9, handle_offset_fetch),
+    ApiSpec(10, "FindCoordinator", 0, 6, handle_find_coordinator),
+    ApiSpec(11, "JoinGroup", 0, 9, handle_join_group),
+    ApiSpec(12, "Heartbeat", 0, 4, handle_heartbeat),
+    ApiSpec(13, "LeaveGroup", 0, 5, handle_leave_group),
+    ApiSpec(14, "SyncGroup", 0, 5, handle_sync_group),
+    ApiSpec(15, "DescribeGroups", 0, 5, handle_describe_groups),
+    ApiSpec(16, "ListGroups", 0, 5, handle_list_groups),
+    ApiSpec(42, "DeleteGroups", 0, 2, handle_delete_groups),
+    ApiSpec(47, "OffsetDelete", 0, 0, handle_offset_delete),
 )
 
 
@@ -74,10 +104,17 @@ class RequestRouter:
         self._services = services
         self._specs = {spec.key: spec for spec in apis}
         self._supported = {spec.key: (spec.min_version, spec.max_version) for spec in apis}
+        self._advertised = {spec.key: _advertised_range(spec) for spec in apis}
 
     @property
     def supported_versions(self) -> Mapping[int, tuple[int, int]]:
+        """The versions requests are decoded and served at."""
         return self._supported
+
+    @property
+    def advertised_versions(self) -> Mapping[int, tuple[int, int]]:
+        """The versions ApiVersions answers with."""
+        return self._advertised
 
     async def dispatch(self, request: DecodedRequest, connection: ConnectionContext) -> Any | None:
         spec = self._specs[request.api_key]
@@ -87,7 +124,7 @@ class RequestRouter:
             api_key=request.api_key,
             api_version=request.api_version,
             client_id=request.client_id,
-            supported_versions=self._supported,
+            advertised_versions=self._advertised,
         )
         started = time.perf_counter()
         response = await spec.handle(request.body, context)
@@ -96,3 +133,8 @@ class RequestRouter:
             spec.name, request.api_version, time.perf_counter() - started, error_code
         )
         return response
+
+
+def _advertised_range(spec: ApiSpec) -> tuple[int, int]:
+    low = spec.min_version if spec.advertised_min_version is None else spec.advertised_min_version
+    return low, spec.max_version

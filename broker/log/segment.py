@@ -50,20 +50,28 @@ class BatchPosition:
 
 
 class LogSegment:
-    def __init__(self, directory: Path, base_offset: int, settings: SegmentSettings) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        base_offset: int,
+        settings: SegmentSettings,
+        file_suffix: str = "",
+    ) -> None:
+        """`file_suffix` names a segment that is not (yet) part of the log, as Kafka does
+        for the log cleaner's `.cleaned` and `.swap` segments."""
         self.base_offset = base_offset
         self.directory = directory
         self._settings = settings
-        path = directory / segment_file_name(base_offset, LOG_SUFFIX)
+        path = directory / segment_file_name(base_offset, LOG_SUFFIX + file_suffix)
         try:
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             self.offset_index = OffsetIndex(
-                directory / segment_file_name(base_offset, INDEX_SUFFIX),
+                directory / segment_file_name(base_offset, INDEX_SUFFIX + file_suffix),
                 base_offset,
                 settings.max_index_bytes,
             )
             self.time_index = TimeIndex(
-                directory / segment_file_name(base_offset, TIME_INDEX_SUFFIX),
+                directory / segment_file_name(base_offset, TIME_INDEX_SUFFIX + file_suffix),
                 base_offset,
                 settings.max_index_bytes,
             )
@@ -189,6 +197,15 @@ class LogSegment:
         self.offset_index.delete()
         self.time_index.delete()
 
+    def change_file_suffixes(self, old_suffix: str, new_suffix: str) -> None:
+        """Rename the segment's files from `old_suffix` to `new_suffix` (open descriptors
+        stay valid). The `.log` file is renamed last: its name is what recovery trusts."""
+        for index in (self.offset_index, self.time_index):
+            index.rename(_with_suffix(index.path, old_suffix, new_suffix))
+        renamed = _with_suffix(self.path, old_suffix, new_suffix)
+        os.rename(self.path, renamed)
+        self.path = renamed
+
     # -- reading -------------------------------------------------------------------------
 
     @property
@@ -260,3 +277,10 @@ class LogSegment:
         if header.max_timestamp > self.max_timestamp:
             self.max_timestamp = header.max_timestamp
             self.offset_of_max_timestamp = header.last_offset
+
+
+def _with_suffix(path: Path, old_suffix: str, new_suffix: str) -> Path:
+    name = path.name
+    if old_suffix and not name.endswith(old_suffix):
+        raise ValueError(f"{name} does not end in {old_suffix}")
+    return path.with_name(name[: len(name) - len(old_suffix)] + new_suffix)

@@ -20,6 +20,8 @@ from kio.schema.errors import ErrorCode
 from kio.serial import entity_reader, entity_writer
 from kio.static.primitive import i16
 
+from strom.broker.protocol.request_guard import guard_request
+
 _PREFIX = struct.Struct(">hhi")
 _INT32 = struct.Struct(">i")
 API_VERSIONS_KEY = 18
@@ -64,6 +66,7 @@ def decode_request(frame: bytes, supported: Mapping[int, tuple[int, int]]) -> De
         )
     request_type = _request_type(api_key, api_version)
     try:
+        frame = guard_request(frame, request_type)
         header, header_size = _reader(request_type.__header_schema__)(frame, 0)
         body, _ = _reader(request_type)(frame, header_size)
     except Exception as error:  # kio's native reader raises several types on garbage

@@ -40,7 +40,14 @@ class ConnectionContext:
 
 class Dispatcher(Protocol):
     @property
-    def supported_versions(self) -> Mapping[int, tuple[int, int]]: ...
+    def supported_versions(self) -> Mapping[int, tuple[int, int]]:
+        """The versions requests are decoded at; anything else closes the connection."""
+        ...
+
+    @property
+    def advertised_versions(self) -> Mapping[int, tuple[int, int]]:
+        """The versions ApiVersions answers with."""
+        ...
 
     async def dispatch(self, request: DecodedRequest, context: ConnectionContext) -> Any | None:
         """The response to send, or None when the request gets none (acks=0)."""
@@ -98,7 +105,11 @@ class Connection:
                 if error.api_key != API_VERSIONS_KEY:
                     self._close_reason(str(error))
                     return
-                await self._send(unsupported_api_versions_response(error.correlation_id, supported))
+                await self._send(
+                    unsupported_api_versions_response(
+                        error.correlation_id, self._dispatcher.advertised_versions
+                    )
+                )
                 continue
             except RequestDecodeError as error:
                 self._close_reason(str(error))
