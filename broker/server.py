@@ -52,6 +52,8 @@ class BrokerServer:
                 log_dirs=tuple(Path(d) for d in config.log_dirs),
                 retention_check_interval_ms=config.log_retention_check_interval_ms,
                 flush_scheduler_interval_ms=min(config.log_flush_scheduler_interval_ms, 1 << 31),
+                log_cleaner_enable=config.log_cleaner_enable,
+                log_cleaner_backoff_ms=config.log_cleaner_backoff_ms,
             ),
             self._clock,
         )

@@ -182,6 +182,14 @@ class BrokerConfig:
         return int(self.values["log.retention.check.interval.ms"])
 
     @property
+    def log_cleaner_enable(self) -> bool:
+        return bool(self.values["log.cleaner.enable"])
+
+    @property
+    def log_cleaner_backoff_ms(self) -> int:
+        return int(self.values["log.cleaner.backoff.ms"])
+
+    @property
     def log_index_interval_bytes(self) -> int:
         return int(self.values["log.index.interval.bytes"])
 

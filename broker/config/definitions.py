@@ -186,6 +186,19 @@ BROKER_KEYS: tuple[ConfigKey, ...] = (
         "log.cleaner.max.compaction.lag.ms", LONG, LONG_MAX, "Maximum age before compaction."
     ),
     ConfigKey(
+        "log.cleaner.enable",
+        BOOL,
+        True,
+        "Run the log cleaner, which compacts topics with cleanup.policy=compact.",
+    ),
+    ConfigKey(
+        "log.cleaner.backoff.ms",
+        LONG,
+        15_000,
+        "How long the log cleaner sleeps when no log needs cleaning.",
+        at_least(0),
+    ),
+    ConfigKey(
         "message.max.bytes", INT, 1_048_588, "Largest record batch the broker accepts.", at_least(0)
     ),
     ConfigKey(

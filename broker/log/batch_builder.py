@@ -45,7 +45,7 @@ def build_batch(
         raise ValueError("a record batch needs at least one record")
     base_timestamp = records[0].timestamp
     body = b"".join(
-        _encode_record(delta, record.timestamp - base_timestamp, record)
+        encode_record(delta, record.timestamp - base_timestamp, record)
         for delta, record in enumerate(records)
     )
     body = compress(compression, body)
@@ -69,7 +69,8 @@ def build_batch(
     return bytes(batch)
 
 
-def _encode_record(offset_delta: int, timestamp_delta: int, record: RecordToWrite) -> bytes:
+def encode_record(offset_delta: int, timestamp_delta: int, record: RecordToWrite) -> bytes:
+    """One record of a v2 batch body (the timestamp comes from `timestamp_delta`)."""
     parts = [b"\0", _varint(timestamp_delta), _varint(offset_delta)]
     parts += _nullable(record.key)
     parts += _nullable(record.value)

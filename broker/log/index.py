@@ -101,6 +101,8 @@ class OffsetIndex(_IndexFile):
         offsets, positions = array("q"), array("q")
         for relative, position in _OFFSET_ENTRY.iter_unpack(data):
             offset = self.base_offset + relative
+            if relative < 0 or position < 0:
+                raise IndexCorruptError(f"{self.path.name}: entry points before the segment")
             if offsets and (offset <= offsets[-1] or position <= positions[-1]):
                 raise IndexCorruptError(f"{self.path.name}: entries out of order")
             offsets.append(offset)
@@ -167,8 +169,9 @@ class TimeIndex(_IndexFile):
         self._timestamps, self._offsets = timestamps, offsets
 
     def maybe_append(self, timestamp: int, offset: int) -> None:
-        """Record `timestamp` at `offset` if it is a new maximum for the segment."""
-        if self._timestamps and timestamp <= self._timestamps[-1]:
+        """Record `timestamp` at `offset` if it is a new maximum for the segment; batches
+        without a timestamp (-1) are never indexed, as in Kafka."""
+        if timestamp < 0 or (self._timestamps and timestamp <= self._timestamps[-1]):
             return
         self._write_entry(_TIME_ENTRY.pack(timestamp, offset - self.base_offset))
         self._timestamps.append(timestamp)

@@ -23,6 +23,7 @@ from pathlib import Path
 from strom.broker.clock import Clock
 from strom.broker.kafka_uuid import from_base64, to_base64
 from strom.broker.log.checkpoints import OffsetCheckpointFile, write_atomically
+from strom.broker.log.cleaner import LogCleaner
 from strom.broker.log.errors import LogStorageError
 from strom.broker.log.partition_log import LogConfig, PartitionLog
 from strom.broker.topic_partition import TopicPartition
@@ -48,6 +49,8 @@ class LogManagerSettings:
     log_dirs: tuple[Path, ...]
     retention_check_interval_ms: int
     flush_scheduler_interval_ms: int
+    log_cleaner_enable: bool = True
+    log_cleaner_backoff_ms: int = 15_000
 
 
 class LogManager:
@@ -58,6 +61,7 @@ class LogManager:
         self._log_dir_of: dict[TopicPartition, Path] = {}
         self._lock_fds: list[int] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.cleaner = LogCleaner(clock)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -141,6 +145,13 @@ class LogManager:
                 name="hw-checkpoints",
             ),
         ]
+        if self._settings.log_cleaner_enable:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.cleaner.run(self._logs_and_dirs, self._settings.log_cleaner_backoff_ms),
+                    name="log-cleaner",
+                )
+            )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -246,6 +257,9 @@ class LogManager:
             OffsetCheckpointFile(directory / HIGH_WATERMARK_FILE).write(
                 {(tp.topic, tp.partition): pl.high_watermark for tp, pl in mine.items()}
             )
+
+    def _logs_and_dirs(self) -> list[tuple[PartitionLog, Path]]:
+        return [(pl, self._log_dir_of[tp]) for tp, pl in self._logs.items()]
 
     def _flush_due(self) -> None:
         for partition_log in self._logs.values():

@@ -37,6 +37,7 @@ from strom.broker.log.record_batch import (
     validate_batch,
 )
 from strom.broker.log.segment import LOG_SUFFIX, LogSegment, SegmentSettings
+from strom.broker.log.swap import CLEANED_SUFFIX, complete_swaps
 from strom.broker.topic_partition import TopicPartition
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class PartitionLog:
         torn tail is truncated."""
         directory.mkdir(parents=True, exist_ok=True)
         settings = _segment_settings(config)
-        _remove_leftovers(directory)
+        _remove_leftovers(directory, settings)
         base_offsets = sorted(int(path.stem) for path in directory.glob(f"*{LOG_SUFFIX}"))
         segments: list[LogSegment] = []
         for position, base_offset in enumerate(base_offsets):
@@ -390,7 +391,7 @@ class PartitionLog:
         """fsync every segment and move the recovery point to the log end."""
         end = self.log_end_offset
         for segment in self._segments:
-            if segment.base_offset >= self.recovery_point or segment is self._segments[-1]:
+            if segment.next_offset > self.recovery_point or segment is self._segments[-1]:
                 segment.flush()
         self.recovery_point = end
         self._unflushed_messages = 0
@@ -514,11 +515,13 @@ def _segment_settings(config: LogConfig) -> SegmentSettings:
     )
 
 
-def _remove_leftovers(directory: Path) -> None:
-    """Files of interrupted operations (swap, cleaned, deleted, temp) are never valid."""
-    for suffix in (".deleted", ".cleaned", ".swap", ".tmp"):
+def _remove_leftovers(directory: Path, settings: SegmentSettings) -> None:
+    """Files of interrupted operations (cleaned, deleted, temp) are never valid; a swap the
+    log cleaner had committed (`.swap`) is completed instead (see swap.py)."""
+    for suffix in (".deleted", CLEANED_SUFFIX, ".tmp"):
         for path in directory.glob(f"*{suffix}"):
             path.unlink(missing_ok=True)
+    complete_swaps(directory, settings)
     for index in [*directory.glob("*.index"), *directory.glob("*.timeindex")]:
         if not index.with_suffix(LOG_SUFFIX).exists():
             index.unlink(missing_ok=True)

@@ -49,6 +49,9 @@ class BatchPosition:
     header: RecordBatchHeader
 
 
+_MAX_RELATIVE_OFFSET = (1 << 31) - 1
+
+
 class LogSegment:
     def __init__(
         self,
@@ -125,6 +128,11 @@ class LogSegment:
         for entry in self._scan(0):
             batch = os.pread(self._fd, entry.header.size, entry.position)
             if entry.header.magic != 2 or compute_crc(batch) != entry.header.crc:
+                break
+            # baseOffset is outside the CRC: offsets must continue and fit the index.
+            if entry.header.base_offset < self.next_offset or (
+                entry.header.last_offset - self.base_offset > _MAX_RELATIVE_OFFSET
+            ):
                 break
             self._index(entry.header, entry.position)
             position = entry.position + entry.header.size

@@ -69,6 +69,7 @@ class _FieldPlan:
     is_array: bool
     fixed_size: int  # bytes of a fixed-size value (a run of them merged); 0 when variable
     entity: Any | None  # the nested kio entity type, if any
+    nullable: bool  # the schema allows null (for an array: the array itself, not its items)
     nullable_entity: bool  # a nullable struct carries an int8 presence marker (KIP-893)
     kafka_type: str | None
     legacy_string: bool  # RequestHeader.client_id is never compact
@@ -109,8 +110,11 @@ class _Walker:
     def _field(self, field: _FieldPlan, flexible: bool) -> None:
         if field.is_array:
             count = self._uvarint() - 1 if flexible else self._int(_INT32)
-            if count <= 0:
-                return  # empty, or null (-1)
+            if count < 0:
+                self._null(field)
+                return
+            if count == 0:
+                return
             # As in Kafka: a count larger than the bytes left cannot be honest.
             self._require(count)
             if field.fixed_size:
@@ -130,16 +134,28 @@ class _Walker:
         size = field.fixed_size
         if not size:
             size = self._length(field.kafka_type or "", flexible and not field.legacy_string)
+            if size < 0:
+                if in_array:
+                    raise MalformedRequestError("an array item was serialized as null")
+                self._null(field)
+                return
         self._skip(size)
 
+    def _null(self, field: _FieldPlan) -> None:
+        # Kafka's generated readers refuse this; kio would hand a handler None instead.
+        if not field.nullable:
+            raise MalformedRequestError(
+                f"non-nullable field at position {self._pos} was serialized as null"
+            )
+
     def _length(self, kafka_type: str, compact: bool) -> int:
-        """The byte length of a string, bytes or records value (0 when null)."""
+        """The byte length of a string, bytes or records value (negative when null)."""
         if compact:
-            return max(self._uvarint() - 1, 0)
+            return self._uvarint() - 1
         if kafka_type == "string":
-            return max(self._int(_INT16), 0)
+            return self._int(_INT16)
         if kafka_type in ("bytes", "records"):
-            return max(self._int(_INT32), 0)
+            return self._int(_INT32)
         raise MalformedRequestError(f"unknown field type {kafka_type!r}")
 
     def _tagged_fields(self, tagged: dict[int, _FieldPlan]) -> None:
@@ -221,6 +237,7 @@ def _entity_plan(entity_type: Any) -> _EntityPlan:
             is_array=kind.is_array,
             fixed_size=fixed_size,
             entity=entity,
+            nullable=is_optional(field),
             # Tagged fields are optional by their presence, never by a marker.
             nullable_entity=entity is not None and tag is None and is_optional(field),
             kafka_type=kafka_type,
