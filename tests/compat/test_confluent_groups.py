@@ -172,3 +172,43 @@ def test_admin_lists_describes_and_deletes_groups(group_broker: BrokerProcess) -
     admin.delete_consumer_groups(["listed-group"])["listed-group"].result(TIMEOUT_S)
     listed = admin.list_consumer_groups().result(TIMEOUT_S)
     assert "listed-group" not in {group.group_id for group in listed.valid}
+
+
+def test_a_group_consumes_every_idempotently_produced_record_exactly_once(
+    group_broker: BrokerProcess,
+) -> None:
+    admin = AdminClient({"bootstrap.servers": group_broker.bootstrap})
+    admin.create_topics([NewTopic("once", 3, 1)])["once"].result(TIMEOUT_S)
+    members = [_consumer(group_broker.bootstrap, "once-readers") for _ in range(2)]
+    for member in members:
+        member.subscribe(["once"])
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while not all(m.assignment() for m in members) and time.monotonic() < deadline:
+            for member in members:
+                assert not member.consume(100, 0.05)  # nothing produced yet
+        assert all(m.assignment() for m in members)
+
+        producer = Producer(
+            {"bootstrap.servers": group_broker.bootstrap, "enable.idempotence": True, "acks": "all"}
+        )
+        for index in range(20_000):
+            producer.produce("once", key=f"key-{index % 50}".encode(), value=str(index).encode())
+        assert producer.flush(TIMEOUT_S) == 0
+
+        received: list[object] = []
+        deadline = time.monotonic() + 60
+        while len(received) < 20_000 and time.monotonic() < deadline:
+            for member in members:
+                received += [m for m in member.consume(5000, 0.1) if m.error() is None]
+        values = [int(m.value()) for m in received]
+        assert len(values) == 20_000 and len(set(values)) == 20_000  # exactly once
+        by_key: dict[bytes, list[int]] = {}
+        for message in received:
+            by_key.setdefault(message.key(), []).append(int(message.value()))
+        assert all(sequence == sorted(sequence) for sequence in by_key.values())
+        for member in members:
+            member.commit(asynchronous=False)
+    finally:
+        for member in members:
+            member.close()
