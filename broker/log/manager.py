@@ -1,5 +1,5 @@
 """All partition logs on this broker (Kafka's LogManager): loading, placement, retention,
-flushing and the checkpoint files that make restarts fast and safe.
+compaction (the LogCleaner), flushing and the checkpoint files that make restarts fast and safe.
 
 Per log directory Kafka keeps `recovery-point-offset-checkpoint`,
 `log-start-offset-checkpoint`, `replication-offset-checkpoint` (high watermarks) and, while

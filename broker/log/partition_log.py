@@ -150,6 +150,10 @@ class PartitionLog:
         if not segments:
             segments.append(LogSegment(directory, log_start_offset, settings))
         segments = _drop_empty_middle(segments)
+        # As in Kafka, a segment's age for segment.ms counts from when this broker opened it.
+        opened_ms = clock.time_ms()
+        for segment in segments:
+            segment.created_ms = opened_ms
         start = max(log_start_offset, segments[0].base_offset)
         partition_log = cls(
             directory,
@@ -208,9 +212,7 @@ class PartitionLog:
                     duplicate=True,
                 )
         else:
-            for header in headers:
-                if self.producer_state.check(header) is not None:
-                    raise CorruptRecordError("a retried batch arrived together with new ones")
+            self.producer_state.check_new_batches(headers)
         now = self._clock.time_ms()
         log_append_time = self._check_timestamps(headers, now)
         first_offset = self.log_end_offset
@@ -380,6 +382,7 @@ class PartitionLog:
         for segment in self._segments:
             segment.delete()
         self._segments = [LogSegment(self.directory, offset, _segment_settings(self.config))]
+        self._segments[0].created_ms = self._clock.time_ms()
         self._base_offsets = [offset]
         self.log_start_offset = self.high_watermark = self.recovery_point = offset
         self.epoch_cache.clear()

@@ -90,6 +90,32 @@ class ProducerStateManager:
             )
         return None
 
+    def check_new_batches(self, headers: list[RecordBatchHeader]) -> None:
+        """Validate the batches of one request in order, as Kafka does: a batch continues
+        the same producer's previous batch in the request, or the stored state if it is the
+        producer's first. Duplicates are only recognised for single-batch requests."""
+        last_in_request: dict[int, RecordBatchHeader] = {}
+        for header in headers:
+            if not header.has_producer_id or header.base_sequence == NO_SEQUENCE:
+                continue
+            previous = last_in_request.get(header.producer_id)
+            if previous is None:
+                if self.check(header) is not None:
+                    raise OutOfOrderSequenceError(
+                        f"producer {header.producer_id} resent sequence "
+                        f"{header.base_sequence} together with new batches"
+                    )
+            elif header.producer_epoch != previous.producer_epoch:
+                raise InvalidProducerEpochError(
+                    f"producer {header.producer_id} changed epoch within one request"
+                )
+            elif header.base_sequence != _next_sequence(previous.last_sequence):
+                raise OutOfOrderSequenceError(
+                    f"producer {header.producer_id} sent sequence {header.base_sequence}, "
+                    f"expected {_next_sequence(previous.last_sequence)}"
+                )
+            last_in_request[header.producer_id] = header
+
     def update(self, header: RecordBatchHeader) -> None:
         """Remember a batch that was appended (header carries its assigned offsets)."""
         if not header.has_producer_id:

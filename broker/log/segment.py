@@ -66,6 +66,11 @@ class LogSegment:
         self.directory = directory
         self._settings = settings
         path = directory / segment_file_name(base_offset, LOG_SUFFIX + file_suffix)
+        # A missing index next to an existing log means the indexes must be rebuilt.
+        self._indexes_missing = path.exists() and not all(
+            (directory / segment_file_name(base_offset, suffix + file_suffix)).exists()
+            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX)
+        )
         try:
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             self.offset_index = OffsetIndex(
@@ -95,6 +100,9 @@ class LogSegment:
 
     def load(self) -> None:
         """Open a segment that was closed cleanly: trust the indexes, find the end."""
+        if self._indexes_missing:
+            self.recover()
+            return
         try:
             self.offset_index.load()
             self.time_index.load()

@@ -206,11 +206,6 @@ def test_a_rolled_segment_without_timestamps_rolls_again_after_segment_ms(tmp_pa
     assert [segment.base_offset for segment in log.segments] == [0, 1, 2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LogSegment.__init__ takes created_ms from the file's mtime, not the injected "
-    "Clock, so a ManualClock cannot drive time-based rolls of the first segment",
-)
 def test_the_first_segment_rolls_by_the_injected_clock_when_batches_lack_timestamps(
     tmp_path: Path,
 ) -> None:
@@ -442,11 +437,6 @@ def test_a_batch_from_an_older_producer_epoch_is_fenced(tmp_path: Path) -> None:
     assert log.log_end_offset == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="append_as_leader checks every batch of a request against the producer state "
-    "from before the request, so the second in-sequence batch looks out of order",
-)
 def test_one_request_may_carry_consecutive_batches_of_one_producer(tmp_path: Path) -> None:
     log = open_log(tmp_path, ManualClock())
     log.append_as_leader(idempotent(b"a", sequence=0), 0)

@@ -217,11 +217,6 @@ def test_a_clean_open_rebuilds_an_offset_index_pointing_below_the_segment(
     assert all_values(log) == [b"v0", b"v1", b"v2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LogSegment.load treats a missing .timeindex as an empty one (O_CREAT) instead of "
-    "rebuilding it, so the segment's max timestamp comes only from its last batches",
-)
 def test_a_clean_open_rebuilds_a_deleted_time_index(tmp_path: Path) -> None:
     clock = ManualClock()
     log = open_log(tmp_path, clock, CONFIG)

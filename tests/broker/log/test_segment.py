@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from strom.broker.log.record_batch import HEADER_SIZE, read_header, stamp_batch
 from strom.broker.log.segment import LogSegment, SegmentSettings, segment_file_name
 from tests.broker.log.batches import batch_of, headers_in, offsets_in
