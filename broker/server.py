@@ -12,7 +12,7 @@ from strom.broker.clock import Clock, SystemClock
 from strom.broker.config.broker_config import BrokerConfig
 from strom.broker.controller.controller import Controller, NewTopic
 from strom.broker.coordinator.group_coordinator import GroupCoordinator, GroupSettings
-from strom.broker.coordinator.offset_store import OFFSETS_TOPIC, OffsetStore
+from strom.broker.coordinator.group_metadata_manager import OFFSETS_TOPIC, GroupMetadataManager
 from strom.broker.coordinator.producer_ids import ProducerIdManager
 from strom.broker.handlers.context import BrokerEndpoint, BrokerServices
 from strom.broker.handlers.registry import RequestRouter
@@ -175,7 +175,7 @@ class BrokerServer:
             if isinstance(result, Exception):
                 raise result
 
-        store = OffsetStore(partitions, append)
+        store = GroupMetadataManager(partitions, append, self._clock)
         store.load(
             replica_manager.partition(TopicPartition(OFFSETS_TOPIC, p)).log
             for p in range(partitions)
@@ -185,6 +185,8 @@ class BrokerServer:
             min_session_timeout_ms=int(values["group.min.session.timeout.ms"]),
             max_session_timeout_ms=int(values["group.max.session.timeout.ms"]),
             offset_metadata_max_bytes=int(values["offset.metadata.max.bytes"]),
+            offsets_retention_ms=int(values["offsets.retention.minutes"]) * 60_000,
+            offsets_retention_check_interval_ms=int(values["offsets.retention.check.interval.ms"]),
         )
         return GroupCoordinator(settings, store, self._clock)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -33,6 +34,16 @@ def _source_modules() -> set[str]:
 
 @pytest.mark.slow
 def test_wheel_installs_into_a_fresh_venv_and_every_module_imports(tmp_path: Path) -> None:
+    # Build from a copy: setuptools reuses an in-tree build/ directory, which would carry
+    # modules that no longer exist.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".strom", ".*_cache"
+        ),
+    )
     subprocess.run(
         [
             sys.executable,
@@ -44,7 +55,7 @@ def test_wheel_installs_into_a_fresh_venv_and_every_module_imports(tmp_path: Pat
             "--quiet",
             "-w",
             str(tmp_path / "dist"),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         timeout=TIMEOUT_S,

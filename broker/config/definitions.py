@@ -294,6 +294,20 @@ BROKER_KEYS: tuple[ConfigKey, ...] = (
         at_least(14),
     ),
     ConfigKey(
+        "offsets.retention.minutes",
+        INT,
+        10_080,
+        "Committed offsets of an empty group expire this long after it became empty.",
+        at_least(1),
+    ),
+    ConfigKey(
+        "offsets.retention.check.interval.ms",
+        LONG,
+        600_000,
+        "How often expired committed offsets are removed.",
+        at_least(1),
+    ),
+    ConfigKey(
         "offset.metadata.max.bytes", INT, 4096, "Largest metadata string of an offset commit."
     ),
     ConfigKey(

@@ -67,6 +67,8 @@ class Group:
     static_members: dict[str, str] = field(default_factory=dict)  # instance id → member id
     rebalance_timer: asyncio.TimerHandle | None = None
     initial_delay_pending: bool = False
+    # When the group last changed state; offsets of an empty group expire from here.
+    state_timestamp_ms: int = 0
 
     def supports(self, protocol_type: str, protocols: tuple[tuple[str, bytes], ...]) -> bool:
         """A joining member must share the protocol type and one protocol with everyone."""
@@ -93,8 +95,20 @@ class Group:
     def all_members_joined(self) -> bool:
         return all(m.join_waiter is not None for m in self.members.values())
 
-    def transition(self, state: GroupState) -> None:
+    def transition(self, state: GroupState, now_ms: int | None = None) -> None:
         self.state = state
+        if now_ms is not None:
+            self.state_timestamp_ms = now_ms
+
+    def subscribed_topics(self) -> set[str]:
+        """Topics the members subscribe to, read from the consumer protocol's metadata
+        (version int16, then an int32-counted array of int16 strings)."""
+        topics: set[str] = set()
+        if self.protocol_type != "consumer":
+            return topics
+        for member in self.members.values():
+            topics |= _consumer_subscription(member.metadata_for(self.protocol_name or ""))
+        return topics
 
     def describe_members(self) -> list[dict[str, Any]]:
         return [
@@ -115,3 +129,16 @@ class Group:
             names = set(member.protocol_names)
             common = names if common is None else common & names
         return common or set()
+
+
+def _consumer_subscription(metadata: bytes) -> set[str]:
+    try:
+        count = int.from_bytes(metadata[2:6], "big", signed=True)
+        position, topics = 6, set()
+        for _ in range(max(count, 0)):
+            length = int.from_bytes(metadata[position : position + 2], "big", signed=True)
+            topics.add(metadata[position + 2 : position + 2 + length].decode())
+            position += 2 + length
+        return topics
+    except (UnicodeDecodeError, ValueError):
+        return set()

@@ -19,6 +19,7 @@ from strom.broker.clock import Clock
 from strom.broker.coordinator.errors import (
     FencedInstanceIdError,
     GroupIdNotFoundError,
+    GroupSubscribedToTopicError,
     IllegalGenerationError,
     InconsistentGroupProtocolError,
     InvalidGroupIdError,
@@ -30,8 +31,12 @@ from strom.broker.coordinator.errors import (
     UnknownMemberIdError,
 )
 from strom.broker.coordinator.group import Group, GroupState, JoinResult, Member
-from strom.broker.coordinator.offset_records import CommittedOffset
-from strom.broker.coordinator.offset_store import OffsetStore
+from strom.broker.coordinator.group_metadata_manager import GroupMetadataManager
+from strom.broker.coordinator.offset_records import (
+    CommittedOffset,
+    GroupSnapshot,
+    MemberSnapshot,
+)
 from strom.broker.topic_partition import TopicPartition
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,8 @@ class GroupSettings:
     min_session_timeout_ms: int
     max_session_timeout_ms: int
     offset_metadata_max_bytes: int
+    offsets_retention_ms: int = 7 * 24 * 3_600_000
+    offsets_retention_check_interval_ms: int = 600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +69,18 @@ class JoinRequest:
 
 
 class GroupCoordinator:
-    def __init__(self, settings: GroupSettings, offsets: OffsetStore, clock: Clock) -> None:
+    def __init__(
+        self, settings: GroupSettings, metadata: GroupMetadataManager, clock: Clock
+    ) -> None:
         self._settings = settings
-        self._offsets = offsets
+        self._metadata = metadata
         self._clock = clock
-        self._groups: dict[str, Group] = {}
+        self._groups: dict[str, Group] = {
+            group_id: _restore(group_id, snapshot, clock.time_ms())
+            for group_id, snapshot in metadata.snapshots().items()
+        }
         self._sweeper: asyncio.Task[None] | None = None
+        self._last_expiry_ms = clock.time_ms()
 
     async def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep_expired_members())
@@ -128,9 +141,12 @@ class GroupCoordinator:
         return await waiter
 
     async def sync(
-        self, group_id: str, generation_id: int, member_id: str,
+        self,
+        group_id: str,
+        generation_id: int,
+        member_id: str,
         assignments: dict[str, bytes],
-    ) -> bytes:  # fmt: skip
+    ) -> bytes:
         group = self._groups.get(group_id)
         member = group.members.get(member_id) if group is not None else None
         if group is None or member is None:
@@ -148,6 +164,7 @@ class GroupCoordinator:
             for each in group.members.values():
                 each.assignment = assignments.get(each.member_id, b"")
             group.transition(GroupState.STABLE)
+            self._persist(group)
             for each in group.members.values():
                 if each.sync_waiter is not None and not each.sync_waiter.done():
                     each.sync_waiter.set_result(each.assignment)
@@ -199,25 +216,28 @@ class GroupCoordinator:
 
     def list_groups(self) -> list[Group]:
         known = dict(self._groups)
-        for group_id in self._offsets.groups():
+        for group_id in self._metadata.groups_with_offsets():
             known.setdefault(group_id, Group(group_id))
         return list(known.values())
 
     def delete_group(self, group_id: str) -> None:
         group = self._groups.get(group_id)
-        if group is None and group_id not in self._offsets.groups():
+        if group is None and group_id not in self._metadata.groups_with_offsets():
             raise GroupIdNotFoundError(f"group {group_id} does not exist")
         if group is not None and group.members:
             raise NonEmptyGroupError(f"group {group_id} still has members")
-        self._offsets.delete(group_id)
+        self._metadata.remove_group(group_id)
         self._groups.pop(group_id, None)
 
     # -- offsets -------------------------------------------------------------------------
 
     def commit_offsets(
-        self, group_id: str, generation_id: int, member_id: str,
+        self,
+        group_id: str,
+        generation_id: int,
+        member_id: str,
         offsets: dict[TopicPartition, CommittedOffset],
-    ) -> None:  # fmt: skip
+    ) -> None:
         if not group_id:
             raise InvalidGroupIdError("group id must not be empty")
         group = self._groups.get(group_id)
@@ -237,15 +257,27 @@ class GroupCoordinator:
         limit = self._settings.offset_metadata_max_bytes
         if any(len(value.metadata.encode()) > limit for value in offsets.values()):
             raise OffsetMetadataTooLargeError(f"offset metadata exceeds {limit} bytes")
-        self._offsets.commit(group_id, offsets)
+        self._metadata.commit(group_id, offsets)
 
     def fetch_offsets(self, group_id: str) -> dict[TopicPartition, CommittedOffset]:
-        return self._offsets.fetch(group_id)
+        return self._metadata.fetch(group_id)
 
-    def delete_offsets(self, group_id: str, partitions: list[TopicPartition]) -> None:
-        if group_id not in self._groups and group_id not in self._offsets.groups():
+    def delete_offsets(
+        self, group_id: str, partitions: list[TopicPartition]
+    ) -> dict[TopicPartition, Exception | None]:
+        if group_id not in self._groups and group_id not in self._metadata.groups_with_offsets():
             raise GroupIdNotFoundError(f"group {group_id} does not exist")
-        self._offsets.delete(group_id, partitions)
+        group = self._groups.get(group_id)
+        subscribed = group.subscribed_topics() if group is not None and group.members else set()
+        outcomes: dict[TopicPartition, Exception | None] = {}
+        for tp in partitions:
+            outcomes[tp] = (
+                GroupSubscribedToTopicError(f"group {group_id} is subscribed to {tp.topic}")
+                if tp.topic in subscribed
+                else None
+            )
+        self._metadata.delete_offsets(group_id, [tp for tp, e in outcomes.items() if e is None])
+        return outcomes
 
     # -- internals -----------------------------------------------------------------------
 
@@ -345,9 +377,7 @@ class GroupCoordinator:
                 self._remove_member(group, member.member_id, "did not rejoin in time", quiet=True)
         group.generation_id += 1
         if not group.members:
-            group.transition(GroupState.EMPTY)
-            group.protocol_name = None
-            group.leader_id = None
+            self._become_empty(group)
             return
         group.protocol_name = group.select_protocol()
         if group.leader_id not in group.members:
@@ -397,21 +427,79 @@ class GroupCoordinator:
                 self._prepare_rebalance(group)
             else:
                 group.generation_id += 1
-                group.transition(GroupState.EMPTY)
-                group.protocol_name = None
-                group.leader_id = None
+                self._become_empty(group)
         elif group.state is GroupState.PREPARING_REBALANCE:
             self._maybe_complete_join(group)
             if not group.members:
                 self._complete_join(group, False)
 
+    def _become_empty(self, group: Group) -> None:
+        group.transition(GroupState.EMPTY, self._clock.time_ms())
+        group.protocol_name = None
+        group.leader_id = None
+        self._persist(group)
+
+    def _persist(self, group: Group) -> None:
+        """Record the group's generation and members (with assignments), so a restarted
+        broker resumes it without a rebalance. Offsets never depend on this succeeding."""
+        snapshot = GroupSnapshot(
+            protocol_type=group.protocol_type or "",
+            generation_id=group.generation_id,
+            protocol_name=group.protocol_name,
+            leader_id=group.leader_id,
+            state_timestamp_ms=self._clock.time_ms(),
+            members=tuple(
+                MemberSnapshot(
+                    member_id=m.member_id,
+                    group_instance_id=m.group_instance_id,
+                    client_id=m.client_id,
+                    client_host=m.client_host,
+                    rebalance_timeout_ms=m.rebalance_timeout_ms,
+                    session_timeout_ms=m.session_timeout_ms,
+                    subscription=m.metadata_for(group.protocol_name or ""),
+                    assignment=m.assignment,
+                )
+                for m in group.members.values()
+            ),
+        )
+        try:
+            self._metadata.store_group(group.group_id, snapshot)
+        except Exception:
+            log.exception("could not store the metadata of group %s", group.group_id)
+
     def _heartbeat(self, member: Member) -> None:
         member.last_heartbeat_ms = self._clock.time_ms()
+
+    def expire_offsets(self) -> int:
+        """Drop committed offsets older than offsets.retention.minutes: for an empty group
+        counted from when it became empty, for a group that never had members from each
+        commit (Kafka's rule since 2.1). Active groups keep theirs."""
+        now = self._clock.time_ms()
+        retention = self._settings.offsets_retention_ms
+        expired = 0
+        for group_id in self._metadata.groups_with_offsets():
+            group = self._groups.get(group_id)
+            if group is not None and group.members:
+                continue
+            stale = [
+                tp
+                for tp, value in self._metadata.fetch(group_id).items()
+                if now - (group.state_timestamp_ms if group else value.commit_timestamp_ms)
+                > retention
+            ]
+            if stale:
+                expired += self._metadata.delete_offsets(group_id, stale)
+        if expired:
+            log.info("expired %d committed offsets", expired)
+        return expired
 
     async def _sweep_expired_members(self) -> None:
         while True:
             await asyncio.sleep(_EXPIRY_SWEEP_S)
             now = self._clock.time_ms()
+            if now - self._last_expiry_ms >= self._settings.offsets_retention_check_interval_ms:
+                self._last_expiry_ms = now
+                self.expire_offsets()
             for group in list(self._groups.values()):
                 for member in list(group.members.values()):
                     awaiting_join = member.join_waiter is not None
@@ -420,3 +508,33 @@ class GroupCoordinator:
                         and now - member.last_heartbeat_ms > member.session_timeout_ms
                     ):
                         self._remove_member(group, member.member_id, "session timed out")
+
+
+def _restore(group_id: str, snapshot: GroupSnapshot, now_ms: int) -> Group:
+    """A group as its last stored metadata left it: stable with its members (who must
+    heartbeat within their session timeout from now) or empty."""
+    group = Group(
+        group_id,
+        state=GroupState.STABLE if snapshot.members else GroupState.EMPTY,
+        generation_id=snapshot.generation_id,
+        protocol_type=snapshot.protocol_type or None,
+        protocol_name=snapshot.protocol_name,
+        leader_id=snapshot.leader_id,
+        state_timestamp_ms=snapshot.state_timestamp_ms,
+    )
+    for stored in snapshot.members:
+        group.members[stored.member_id] = Member(
+            member_id=stored.member_id,
+            group_instance_id=stored.group_instance_id,
+            client_id=stored.client_id,
+            client_host=stored.client_host,
+            session_timeout_ms=stored.session_timeout_ms,
+            rebalance_timeout_ms=stored.rebalance_timeout_ms,
+            protocol_type=snapshot.protocol_type,
+            protocols=((snapshot.protocol_name or "", stored.subscription),),
+            last_heartbeat_ms=now_ms,
+            assignment=stored.assignment,
+        )
+        if stored.group_instance_id is not None:
+            group.static_members[stored.group_instance_id] = stored.member_id
+    return group

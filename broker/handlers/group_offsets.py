@@ -98,10 +98,16 @@ async def handle_offset_delete(request: Any, ctx: RequestContext) -> Any:
         for partition in topic.partitions
     ]
     error = ErrorCode.none
+    outcomes: dict[TopicPartition, Exception | None] = {}
     try:
-        ctx.services.group_coordinator.delete_offsets(request.group_id, partitions)
+        outcomes = ctx.services.group_coordinator.delete_offsets(request.group_id, partitions)
     except GroupError as failure:
         error = error_code_for(failure)
+
+    def code(topic: str, index: int) -> ErrorCode:
+        outcome = outcomes.get(TopicPartition(topic, index))
+        return ErrorCode.none if outcome is None else error_code_for(outcome)
+
     return make(
         module.OffsetDeleteResponse,
         error_code=error,
@@ -114,7 +120,7 @@ async def handle_offset_delete(request: Any, ctx: RequestContext) -> Any:
                     make(
                         module.OffsetDeleteResponsePartition,
                         partition_index=partition.partition_index,
-                        error_code=ErrorCode.none,
+                        error_code=code(topic.name, partition.partition_index),
                     )
                     for partition in topic.partitions
                 ),

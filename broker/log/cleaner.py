@@ -364,7 +364,7 @@ def _swap(partition_log: PartitionLog, replacement: _Replacement) -> None:
     old = [view.segment for view in replacement.replaced]
     cleaned = replacement.cleaned
     if cleaned is None:
-        _replace_segments(partition_log, None, old)
+        partition_log.replace_segments([], old)
         for segment in old:
             segment.delete()
         return
@@ -374,19 +374,7 @@ def _swap(partition_log: PartitionLog, replacement: _Replacement) -> None:
         if not cleaned.path.name.endswith(CLEANED_SUFFIX):
             # Past the commit point the cleaned segment is the log's, even if a later step
             # failed: the next start completes the swap on disk.
-            _replace_segments(partition_log, cleaned, old)
-
-
-def _replace_segments(
-    partition_log: PartitionLog, new: LogSegment | None, old: list[LogSegment]
-) -> None:
-    """Kafka's replaceSegments on the log's segment list. PartitionLog has no public way to
-    do this yet, so the cleaner keeps its two parallel lists in step here."""
-    segments = partition_log._segments
-    first = next(i for i, s in enumerate(segments) if s is old[0])
-    end = first + len(old)
-    segments[first:end] = [new] if new is not None else []
-    partition_log._base_offsets[first:end] = [new.base_offset] if new is not None else []
+            partition_log.replace_segments([cleaned], old)
 
 
 def _discard(replacement: _Replacement) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -388,6 +388,31 @@ class PartitionLog:
         self.epoch_cache.clear()
         self.producer_state.truncate()
 
+    def replace_segments(
+        self, new_segments: Sequence[LogSegment], old_segments: Sequence[LogSegment]
+    ) -> None:
+        """Put `new_segments` (possibly none) where `old_segments`, consecutive closed
+        segments of this log, are in its segment list (Kafka's replaceSegments; the files
+        are swapped by swap.py). Raises ValueError, changing nothing, when `old_segments`
+        are not the log's any more or `new_segments` would not fit in their place."""
+        first = self._position_of_closed(old_segments)
+        if first is None:
+            raise ValueError(
+                f"{self.topic_partition}: the segments to replace are not consecutive closed "
+                "segments of the log"
+            )
+        end = first + len(old_segments)
+        lower, upper = old_segments[0].base_offset, self._segments[end].base_offset
+        bases = [segment.base_offset for segment in new_segments]
+        if bases != sorted(set(bases)) or any(
+            segment.base_offset < lower or segment.next_offset > upper for segment in new_segments
+        ):
+            raise ValueError(
+                f"{self.topic_partition}: the replacement segments do not fit in [{lower}, {upper})"
+            )
+        self._segments[first:end] = new_segments
+        self._base_offsets[first:end] = bases
+
     # -- durability ----------------------------------------------------------------------
 
     def flush(self) -> None:
@@ -502,6 +527,18 @@ class PartitionLog:
         if self._segments[0].base_offset > self.log_start_offset:
             self._advance_log_start_offset(self._segments[0].base_offset)
         return count
+
+    def _position_of_closed(self, segments: Sequence[LogSegment]) -> int | None:
+        """Where `segments` start in the log if they are consecutive closed segments of it."""
+        closed = self._segments[:-1]
+        for first, segment in enumerate(closed):
+            if segments and segment is segments[0]:
+                window = closed[first : first + len(segments)]
+                if len(window) != len(segments):
+                    return None
+                same = all(a is b for a, b in zip(window, segments, strict=True))
+                return first if same else None
+        return None
 
     def _rebuild_producer_state(self) -> None:
         """Rebuild idempotence state from the active segment's batch headers (older

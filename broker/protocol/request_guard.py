@@ -3,8 +3,9 @@
 kio's reader preallocates every array from its declared count, so a single request claiming
 billions of elements aborts the whole process; Kafka instead rejects a count larger than the
 bytes remaining. kio also raises on tagged fields its schema does not define, which Kafka
-skips. This pass walks the frame against the same kio schema, rejects any length that
-overruns the frame, and drops the tagged fields kio would not know.
+skips, and lets null through where the schema forbids it, which Kafka refuses. This pass walks
+the frame against the same kio schema, rejects any length that overruns the frame and any
+forbidden null, and drops the tagged fields kio would not know.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from kio.serial._introspect import (
 
 
 class MalformedRequestError(ValueError):
-    """A length or count in the request points past the end of its frame."""
+    """A length or count points past the end of the frame, or a null is not allowed."""
 
 
 def guard_request(frame: bytes, request_type: Any) -> bytes:
     """`frame` (header and body), safe for kio to read: raises MalformedRequestError when a
-    length overruns the frame; unknown tagged fields are removed."""
+    length overruns the frame or a null is not allowed; unknown tagged fields are removed."""
     walker = _Walker(frame, rebuild=False)
     walker.walk(request_type)
     if not walker.found_unknown_tags:
@@ -231,8 +232,8 @@ def _entity_plan(entity_type: Any) -> _EntityPlan:
         kind = classify_field(field)
         tag = get_field_tag(field)
         entity = kind.type_ if isinstance(kind, EntityField | EntityTupleField) else None
-        kafka_type = field.metadata.get("kafka_type")
-        fixed_size = _FIXED_SIZES.get(kafka_type, 0) if entity is None else 0
+        kafka_type: str | None = field.metadata.get("kafka_type")
+        fixed_size = _FIXED_SIZES.get(kafka_type or "", 0) if entity is None else 0
         plan = _FieldPlan(
             is_array=kind.is_array,
             fixed_size=fixed_size,

@@ -3,6 +3,7 @@ reads below it fail with OFFSET_OUT_OF_RANGE."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -84,8 +85,8 @@ def test_size_retention_keeps_the_newest_bytes(retention_broker: BrokerProcess) 
     _alter_topic(retention_broker, topic, "retention.bytes", str(retention_bytes))
     _wait_for_deleted_segments(retention_broker, topic, segments_before)
     _wait_until(
-        lambda: _log_bytes(retention_broker, topic) <= retention_bytes + SEGMENT_BYTES,
-        "the log shrank to retention.bytes plus at most one segment",
+        lambda: _size_retention_done(retention_broker, topic, retention_bytes),
+        "the log shrank to retention.bytes plus less than one segment",
     )
 
     log_start = _offset(retention_broker, topic, OffsetSpec.earliest())
@@ -101,6 +102,10 @@ def test_fetch_below_log_start_returns_offset_out_of_range(
     topic = _create_topic(retention_broker, {"retention.bytes": str(2 * SEGMENT_BYTES)})
     _produce(retention_broker, topic, range(0, 200), timestamp=int(time.time() * 1000))
     _wait_for_deleted_segments(retention_broker, topic)
+    _wait_until(
+        lambda: _size_retention_done(retention_broker, topic, 2 * SEGMENT_BYTES),
+        "retention finished with the log",
+    )
 
     error = _first_consumer_error(retention_broker, topic, offset=0, reset="error")
     assert error.code() == KafkaError._AUTO_OFFSET_RESET
@@ -121,7 +126,7 @@ def test_broker_wide_retention_applies_and_the_log_start_survives_a_restart(
         _produce(broker, topic, range(0, 200), timestamp=int(time.time() * 1000))
         _wait_for_deleted_segments(broker, topic)
         _wait_until(
-            lambda: _log_bytes(broker, topic) <= 3 * SEGMENT_BYTES,
+            lambda: _size_retention_done(broker, topic, 2 * SEGMENT_BYTES),
             "the broker's log.retention.bytes applied",
         )
         log_start = _offset(broker, topic, OffsetSpec.earliest())
@@ -192,8 +197,23 @@ def _segment_files(broker: BrokerProcess, topic: str) -> list[Path]:
     return sorted(_partition_dir(broker, topic).glob("*.log"))
 
 
+def _segment_sizes(broker: BrokerProcess, topic: str) -> list[int]:
+    sizes: list[int] = []
+    for path in _segment_files(broker, topic):
+        with contextlib.suppress(FileNotFoundError):  # deleted while we looked
+            sizes.append(path.stat().st_size)
+    return sizes
+
+
 def _log_bytes(broker: BrokerProcess, topic: str) -> int:
-    return sum(path.stat().st_size for path in _segment_files(broker, topic))
+    return sum(_segment_sizes(broker, topic))
+
+
+def _size_retention_done(broker: BrokerProcess, topic: str, retention_bytes: int) -> bool:
+    """Kafka deletes the oldest segment while the log stays at least retention.bytes
+    without it; done when that no longer holds."""
+    sizes = _segment_sizes(broker, topic)
+    return sum(sizes) - sizes[0] < retention_bytes
 
 
 def _offset(broker: BrokerProcess, topic: str, spec: OffsetSpec) -> int:

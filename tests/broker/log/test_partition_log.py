@@ -6,6 +6,7 @@ test_partition_log_retention.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from strom.broker.log.errors import (
 from strom.broker.log.partition_log import PartitionLog, TimestampAndOffset
 from strom.broker.log.producer_state import InvalidProducerEpochError, OutOfOrderSequenceError
 from strom.broker.log.record_batch import NO_TIMESTAMP, TimestampType, validate_batch
-from strom.broker.log.segment import LogSegment
+from strom.broker.log.segment import LogSegment, SegmentSettings
 from tests.broker.log.batches import batch_of, headers_in, offsets_in, records_in, values_in
 from tests.broker.log.log_config import SimpleLogConfig, open_log
 
@@ -526,6 +527,99 @@ def test_batches_without_timestamps_append_past_offset_two_to_the_31(tmp_path: P
         log.append_as_leader(batch_of(b"no time", timestamp=NO_TIMESTAMP), 0)
 
     assert log.log_end_offset == 2**31 + 3
+
+
+# -- replacing segments (the log cleaner's swap) ---------------------------------------------
+
+
+def one_batch_per_segment(directory: Path) -> PartitionLog:
+    """Batches [0], [1, 2], [3], [4, 5, 6], [7], [8, 9], each in a segment of its own."""
+    log = open_log(
+        directory, ManualClock(), SimpleLogConfig(segment_bytes=1, index_interval_bytes=0)
+    )
+    for values in ([b"0"], [b"1", b"2"], [b"3"], [b"4", b"5", b"6"], [b"7"], [b"8", b"9"]):
+        log.append_as_leader(batch_of(*values), leader_epoch=0)
+    log.update_high_watermark(log.log_end_offset)
+    return log
+
+
+def cleaned_segment(log: PartitionLog, base_offset: int, *batch_offsets: int) -> LogSegment:
+    """A `.cleaned` segment at `base_offset` holding copies of the log's batches that start
+    at `batch_offsets`."""
+    segment = LogSegment(
+        log.directory, base_offset, SegmentSettings(0, 10 * 1024 * 1024), ".cleaned"
+    )
+    for offset in batch_offsets:
+        data = read_all(log, offset)
+        header = headers_in(data)[0]
+        segment.append(data[: header.size], header)
+    return segment
+
+
+def test_replace_segments_puts_the_new_segment_where_the_old_ones_were(tmp_path: Path) -> None:
+    log = one_batch_per_segment(tmp_path)
+    old = list(log.segments[1:3])
+
+    log.replace_segments([cleaned_segment(log, 1, 3)], old)
+
+    assert [segment.base_offset for segment in log.segments] == [0, 1, 4, 7, 8]
+    assert read_everything(log) == [0, 3, 4, 5, 6, 7, 8, 9]
+    assert offsets_in(read_all(log, 2)) == [3]
+    assert offsets_in(read_all(log, 5)) == [4, 5, 6]
+    assert (log.log_start_offset, log.log_end_offset) == (0, 10)
+
+
+def test_replace_segments_with_none_drops_the_old_ones(tmp_path: Path) -> None:
+    log = one_batch_per_segment(tmp_path)
+
+    log.replace_segments([], log.segments[1:4])
+
+    assert [segment.base_offset for segment in log.segments] == [0, 7, 8]
+    assert read_everything(log) == [0, 7, 8, 9]
+    assert offsets_in(read_all(log, 1)) == [7]
+
+
+@pytest.mark.parametrize(
+    "pick",
+    [
+        pytest.param(lambda segments: [], id="none"),
+        pytest.param(lambda segments: [segments[1], segments[3]], id="not-consecutive"),
+        pytest.param(lambda segments: [segments[2], segments[1]], id="out-of-order"),
+        pytest.param(lambda segments: list(segments[-2:]), id="active"),
+    ],
+)
+def test_replace_segments_refuses_segments_that_are_not_a_closed_run_of_the_log(
+    tmp_path: Path, pick: Callable[[tuple[LogSegment, ...]], list[LogSegment]]
+) -> None:
+    log = one_batch_per_segment(tmp_path)
+    before = log.segments
+
+    with pytest.raises(ValueError, match="not consecutive closed segments"):
+        log.replace_segments([], pick(before))
+
+    assert log.segments == before
+    assert read_everything(log) == list(range(10))
+
+
+def test_replace_segments_refuses_segments_that_are_no_longer_the_logs(tmp_path: Path) -> None:
+    log = one_batch_per_segment(tmp_path)
+    old = list(log.segments[1:3])
+    log.replace_segments([cleaned_segment(log, 1, 1, 3)], old)
+
+    with pytest.raises(ValueError, match="not consecutive closed segments"):
+        log.replace_segments([], old)
+
+    assert read_everything(log) == list(range(10))
+
+
+def test_replace_segments_refuses_a_new_segment_that_does_not_fit(tmp_path: Path) -> None:
+    log = one_batch_per_segment(tmp_path)
+    before = log.segments
+
+    with pytest.raises(ValueError, match=r"do not fit in \[1, 3\)"):
+        log.replace_segments([cleaned_segment(log, 1, 1, 3)], before[1:2])
+
+    assert log.segments == before
 
 
 # -- leader epochs --------------------------------------------------------------------------
