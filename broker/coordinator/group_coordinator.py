@@ -118,7 +118,9 @@ class GroupCoordinator:
             if request.member_id:
                 raise UnknownMemberIdError(f"group {request.group_id} has no such member")
             group = self._groups[request.group_id] = Group(request.group_id)
-        if not group.supports(request.protocol_type, request.protocols):
+        if not request.protocol_type or not group.supports(
+            request.protocol_type, request.protocols
+        ):
             raise InconsistentGroupProtocolError(
                 f"protocols of {request.member_id or 'new member'} match no common protocol"
             )
@@ -146,11 +148,9 @@ class GroupCoordinator:
         generation_id: int,
         member_id: str,
         assignments: dict[str, bytes],
+        group_instance_id: str | None = None,
     ) -> bytes:
-        group = self._groups.get(group_id)
-        member = group.members.get(member_id) if group is not None else None
-        if group is None or member is None:
-            raise UnknownMemberIdError(f"{member_id} is not a member of {group_id}")
+        group, member = self._member(group_id, member_id, group_instance_id)
         if generation_id != group.generation_id:
             raise IllegalGenerationError(f"generation {generation_id} is not current")
         if group.state is GroupState.PREPARING_REBALANCE:
@@ -172,11 +172,14 @@ class GroupCoordinator:
             log.info("group %s is stable at generation %d", group_id, group.generation_id)
         return await waiter
 
-    def heartbeat(self, group_id: str, generation_id: int, member_id: str) -> None:
-        group = self._groups.get(group_id)
-        member = group.members.get(member_id) if group is not None else None
-        if group is None or member is None:
-            raise UnknownMemberIdError(f"{member_id} is not a member of {group_id}")
+    def heartbeat(
+        self,
+        group_id: str,
+        generation_id: int,
+        member_id: str,
+        group_instance_id: str | None = None,
+    ) -> None:
+        group, member = self._member(group_id, member_id, group_instance_id)
         if generation_id != group.generation_id:
             raise IllegalGenerationError(f"generation {generation_id} is not current")
         self._heartbeat(member)
@@ -237,6 +240,7 @@ class GroupCoordinator:
         generation_id: int,
         member_id: str,
         offsets: dict[TopicPartition, CommittedOffset],
+        group_instance_id: str | None = None,
     ) -> None:
         if not group_id:
             raise InvalidGroupIdError("group id must not be empty")
@@ -246,9 +250,7 @@ class GroupCoordinator:
             if group is not None and group.members:
                 raise UnknownMemberIdError(f"group {group_id} has members; join it to commit")
         else:
-            member = group.members.get(member_id) if group is not None else None
-            if group is None or member is None:
-                raise UnknownMemberIdError(f"{member_id} is not a member of {group_id}")
+            group, member = self._member(group_id, member_id, group_instance_id)
             if generation_id != group.generation_id:
                 raise IllegalGenerationError(f"generation {generation_id} is not current")
             if group.state is GroupState.PREPARING_REBALANCE:
@@ -280,6 +282,23 @@ class GroupCoordinator:
         return outcomes
 
     # -- internals -----------------------------------------------------------------------
+
+    def _member(
+        self, group_id: str, member_id: str, group_instance_id: str | None
+    ) -> tuple[Group, Member]:
+        """The group and member a request names; a static member whose instance id now
+        belongs to a newer member id is fenced, as in Kafka."""
+        group = self._groups.get(group_id)
+        if group is not None and group_instance_id is not None:
+            current = group.static_members.get(group_instance_id)
+            if current is not None and current != member_id:
+                raise FencedInstanceIdError(
+                    f"instance {group_instance_id} is now member {current}, not {member_id}"
+                )
+        member = group.members.get(member_id) if group is not None else None
+        if group is None or member is None:
+            raise UnknownMemberIdError(f"{member_id} is not a member of {group_id}")
+        return group, member
 
     def _admit(self, group: Group, request: JoinRequest) -> Member:
         member_id = request.member_id

@@ -42,7 +42,11 @@ async def handle_offset_commit(request: Any, ctx: RequestContext) -> Any:
     error = ErrorCode.none
     try:
         ctx.services.group_coordinator.commit_offsets(
-            request.group_id, request.generation_id_or_member_epoch, request.member_id, wanted
+            request.group_id,
+            request.generation_id_or_member_epoch,
+            request.member_id,
+            wanted,
+            getattr(request, "group_instance_id", None),
         )
     except GroupError as failure:
         error = error_code_for(failure)

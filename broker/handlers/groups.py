@@ -105,7 +105,11 @@ async def handle_sync_group(request: Any, ctx: RequestContext) -> Any:
     error, assignment = ErrorCode.none, b""
     try:
         assignment = await ctx.services.group_coordinator.sync(
-            request.group_id, request.generation_id, request.member_id, assignments
+            request.group_id,
+            request.generation_id,
+            request.member_id,
+            assignments,
+            getattr(request, "group_instance_id", None),
         )
     except GroupError as failure:
         error = error_code_for(failure)
@@ -125,7 +129,10 @@ async def handle_heartbeat(request: Any, ctx: RequestContext) -> Any:
     error = ErrorCode.none
     try:
         ctx.services.group_coordinator.heartbeat(
-            request.group_id, request.generation_id, request.member_id
+            request.group_id,
+            request.generation_id,
+            request.member_id,
+            getattr(request, "group_instance_id", None),
         )
     except GroupError as failure:
         error = error_code_for(failure)

@@ -11,6 +11,7 @@ import pytest
 
 from strom.broker.clock import ManualClock
 from strom.broker.coordinator.errors import (
+    FencedInstanceIdError,
     GroupIdNotFoundError,
     GroupSubscribedToTopicError,
     IllegalGenerationError,
@@ -309,5 +310,34 @@ def test_offsets_of_an_empty_group_expire_after_retention(tmp_path: Path) -> Non
         h.clock.advance(31_000)
         assert h.coordinator.expire_offsets() == 1
         assert h.coordinator.fetch_offsets("g") == {}
+
+    run(scenario, tmp_path)
+
+
+def test_a_replaced_static_member_is_fenced(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        first = await h.join(group_instance_id="pod-0")
+        again = await h.join(group_instance_id="pod-0")
+        with pytest.raises(FencedInstanceIdError):
+            h.coordinator.heartbeat("g", again.generation_id, first.member_id, "pod-0")
+        with pytest.raises(FencedInstanceIdError):
+            h.coordinator.commit_offsets(
+                "g",
+                again.generation_id,
+                first.member_id,
+                {TP: CommittedOffset(1, -1, "", 0)},
+                "pod-0",
+            )
+        h.coordinator.heartbeat("g", again.generation_id, again.member_id, "pod-0")
+
+    run(scenario, tmp_path)
+
+
+def test_join_without_a_protocol_type_or_protocols_is_inconsistent(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        with pytest.raises(InconsistentGroupProtocolError):
+            await h.join(protocol_type="")
+        with pytest.raises(InconsistentGroupProtocolError):
+            await h.join(protocols=())
 
     run(scenario, tmp_path)
