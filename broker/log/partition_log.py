@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from strom.broker.clock import Clock
+from strom.broker.log.checkpoints import write_atomically
 from strom.broker.log.epoch_cache import LeaderEpochCache
 from strom.broker.log.errors import (
     CorruptRecordError,
@@ -246,6 +247,7 @@ class PartitionLog:
         active = self._segments[-1]
         if active.is_empty:
             return active
+        self._write_producer_snapshot()
         segment = LogSegment(self.directory, self.log_end_offset, _segment_settings(self.config))
         segment.created_ms = self._clock.time_ms()
         self._segments.append(segment)
@@ -387,6 +389,8 @@ class PartitionLog:
         self.log_start_offset = self.high_watermark = self.recovery_point = offset
         self.epoch_cache.clear()
         self.producer_state.truncate()
+        for stale in _snapshot_offsets(self.directory):
+            _snapshot_path(self.directory, stale).unlink(missing_ok=True)
 
     def replace_segments(
         self, new_segments: Sequence[LogSegment], old_segments: Sequence[LogSegment]
@@ -526,6 +530,10 @@ class PartitionLog:
         del self._base_offsets[:count]
         if self._segments[0].base_offset > self.log_start_offset:
             self._advance_log_start_offset(self._segments[0].base_offset)
+        # Snapshots below the first segment describe data that no longer exists.
+        for stale in _snapshot_offsets(self.directory):
+            if stale < self._segments[0].base_offset:
+                _snapshot_path(self.directory, stale).unlink(missing_ok=True)
         return count
 
     def _position_of_closed(self, segments: Sequence[LogSegment]) -> int | None:
@@ -541,11 +549,58 @@ class PartitionLog:
         return None
 
     def _rebuild_producer_state(self) -> None:
-        """Rebuild idempotence state from the active segment's batch headers (older
-        producers fall back to 'unknown producer' handling)."""
+        """Rebuild idempotence state: the newest producer snapshot at or below the log end,
+        then every batch header after it. Without a snapshot, the active segment alone
+        (producers seen only earlier are then handled as unknown producers)."""
         self.producer_state.truncate()
-        for entry in self._segments[-1].batches_from(0):
-            self.producer_state.update(entry.header)
+        end = self.log_end_offset
+        snapshots = _snapshot_offsets(self.directory)
+        for stale in [offset for offset in snapshots if offset > end]:
+            _snapshot_path(self.directory, stale).unlink(missing_ok=True)
+        start = self._segments[-1].base_offset
+        for offset in sorted((o for o in snapshots if o <= end), reverse=True):
+            try:
+                self.producer_state.load_snapshot(
+                    _snapshot_path(self.directory, offset).read_text()
+                )
+            except (OSError, ValueError) as error:
+                log.warning(
+                    "%s: ignoring producer snapshot %d: %s", self.topic_partition, offset, error
+                )
+                continue
+            start = offset
+            break
+        for segment in self._segments:
+            if segment.next_offset <= start:
+                continue
+            for entry in segment.batches_from(0):
+                if entry.header.base_offset >= start:
+                    self.producer_state.update(entry.header)
+
+    def _write_producer_snapshot(self) -> None:
+        """Snapshot producer state at the log end (called on roll); keep the newest few."""
+        offset = self.log_end_offset
+        write_atomically(_snapshot_path(self.directory, offset), self.producer_state.snapshot())
+        for old in _snapshot_offsets(self.directory)[:-_SNAPSHOTS_KEPT]:
+            _snapshot_path(self.directory, old).unlink(missing_ok=True)
+
+
+_SNAPSHOT_SUFFIX = ".snapshot"
+_SNAPSHOTS_KEPT = 2
+
+
+def _snapshot_path(directory: Path, offset: int) -> Path:
+    return directory / f"{offset:020d}{_SNAPSHOT_SUFFIX}"
+
+
+def _snapshot_offsets(directory: Path) -> list[int]:
+    offsets = []
+    for path in directory.glob(f"*{_SNAPSHOT_SUFFIX}"):
+        try:
+            offsets.append(int(path.stem))
+        except ValueError:
+            continue
+    return sorted(offsets)
 
 
 def _segment_settings(config: LogConfig) -> SegmentSettings:

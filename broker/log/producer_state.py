@@ -8,8 +8,9 @@ State is rebuilt from the log's batch headers when the partition is opened.
 
 from __future__ import annotations
 
+import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 from strom.broker.log.record_batch import NO_SEQUENCE, RecordBatchHeader
 
@@ -135,6 +136,32 @@ class ProducerStateManager:
                 timestamp=header.max_timestamp,
             )
         )
+
+    def snapshot(self) -> str:
+        """The state as text, for a `<offset>.snapshot` file (Kafka keeps one per roll)."""
+        producers = [
+            {"id": pid, "epoch": entry.epoch, "batches": [astuple(b) for b in entry.batches]}
+            for pid, entry in self._producers.items()
+        ]
+        return json.dumps({"version": 1, "producers": producers})
+
+    def load_snapshot(self, text: str) -> None:
+        """Replace the state with a snapshot's; raise ValueError if it cannot be read."""
+        try:
+            document = json.loads(text)
+            producers = {
+                int(item["id"]): ProducerStateEntry(
+                    int(item["epoch"]),
+                    deque(
+                        (BatchMetadata(*map(int, batch)) for batch in item["batches"]),
+                        maxlen=BATCHES_REMEMBERED,
+                    ),
+                )
+                for item in document["producers"]
+            }
+        except (KeyError, TypeError, json.JSONDecodeError) as error:
+            raise ValueError(f"unreadable producer state snapshot: {error}") from error
+        self._producers = producers
 
     def truncate(self) -> None:
         """Forget everything (the log was truncated; state is rebuilt from what remains)."""

@@ -210,6 +210,7 @@ def test_run_retention_deletes_old_segments_and_checkpoints_log_starts(tmp_path:
     assert sorted(os.listdir(tmp_path / "orders-0")) == [
         "00000000000000000002.index",
         "00000000000000000002.log",
+        "00000000000000000002.snapshot",
         "00000000000000000002.timeindex",
         "leader-epoch-checkpoint",
         "partition.metadata",
