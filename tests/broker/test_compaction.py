@@ -4,11 +4,10 @@ confluent-kafka and read back with confluent-kafka and kafka-python."""
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +163,7 @@ def test_compressed_batches_are_compacted_and_read_back_by_both_clients(
         cleaner_broker.bootstrap,
         topic,
         updates,
-        **{"compression.type": codec, "linger.ms": 5, "batch.num.messages": 50},
+        config={"compression.type": codec, "linger.ms": 5, "batch.num.messages": 50},
     )
 
     records = wait_for_records(
@@ -182,7 +181,7 @@ def test_compressed_batches_are_compacted_and_read_back_by_both_clients(
 
 @pytest.mark.slow
 def test_acknowledged_latest_values_survive_sigkills_during_cleaning(tmp_path: Path) -> None:
-    rng = random.Random(int(os.environ.get('CRASH_SEED', '20240601')))
+    rng = random.Random(20240601)
     keys = [f"key-{k:04d}" for k in range(2000)]
     broker = BrokerProcess(tmp_path / "broker", CLEANER_OVERRIDES).start()
     try:
@@ -234,7 +233,7 @@ def produce(
     records: Sequence[tuple[str, str | None]],
     *,
     timestamp: int = 0,
-    **config: object,
+    config: Mapping[str, object] | None = None,
 ) -> dict[int, Stored]:
     """Produce `records` in order and wait for every acknowledgement; offset → record."""
     errors: list[KafkaError] = []
@@ -244,7 +243,8 @@ def produce(
         if error is not None:
             errors.append(error)
         else:
-            stored[message.offset()] = _stored(message)
+            record = _stored(message)
+            stored[record.offset] = record
 
     producer = Producer(
         {
@@ -252,7 +252,7 @@ def produce(
             "enable.idempotence": True,
             "linger.ms": 0,
             "batch.num.messages": 20,
-            **config,
+            **(config or {}),
         }
     )
     for key, value in records:
@@ -284,7 +284,7 @@ def read_with_confluent_kafka(bootstrap: str, topic: str) -> list[Stored]:
                 continue
             assert message.error() is None, message.error()
             records.append(_stored(message))
-            if message.offset() >= high - 1:
+            if records[-1].offset >= high - 1:
                 return records
         assert low == high, f"did not reach the high watermark {high}"
         return records
@@ -323,12 +323,10 @@ def watermarks(bootstrap: str, topic: str) -> tuple[int, int]:
 
 
 def _stored(message: Message) -> Stored:
-    key, value = message.key(), message.value()
-    assert key is not None
+    offset, key, value = message.offset(), message.key(), message.value()
+    assert offset is not None and key is not None
     _, timestamp = message.timestamp()
-    return Stored(
-        message.offset(), key.decode(), value.decode() if value is not None else None, timestamp
-    )
+    return Stored(offset, key.decode(), value.decode() if value is not None else None, timestamp)
 
 
 # -- checking -----------------------------------------------------------------------------------
