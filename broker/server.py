@@ -22,9 +22,12 @@ from strom.broker.log.manager import LogManager, LogManagerSettings
 from strom.broker.log.meta_properties import ensure_formatted
 from strom.broker.metadata.image import MetadataImage
 from strom.broker.protocol.connection import ConnectionLimits
-from strom.broker.protocol.listener import KafkaListener
+from strom.broker.protocol.listener import KafkaListener, ListenerSecurity
 from strom.broker.quorum.metadata_log import MetadataLog
 from strom.broker.replication.replica_manager import ReplicaManager
+from strom.broker.security.sasl import SaslAuthenticator, SaslSettings
+from strom.broker.security.scram import ScramCredential
+from strom.broker.security.tls import principal_from_certificate, server_context
 from strom.broker.topic_partition import TopicPartition
 
 log = logging.getLogger(__name__)
@@ -105,7 +108,12 @@ class BrokerServer:
         )
         for endpoint in config.listeners:
             listener = KafkaListener(
-                endpoint.listener_name, endpoint.host, endpoint.port, router, limits
+                endpoint.listener_name,
+                endpoint.host,
+                endpoint.port,
+                router,
+                limits,
+                self._listener_security(endpoint.security_protocol, image),
             )
             await listener.start()
             self.listeners.append(listener)
@@ -149,6 +157,35 @@ class BrokerServer:
             await self._http.stop()
         self._stopped.set()
         log.info("broker %d stopped cleanly", self.config.node_id)
+
+    def _listener_security(self, protocol: str, image: MetadataImage) -> ListenerSecurity:
+        """TLS and SASL for one listener, from the broker config and metadata credentials."""
+        config = self.config
+        context = server_context(config) if protocol in ("SSL", "SASL_SSL") else None
+        factory = None
+        if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
+            settings = SaslSettings(config.sasl_enabled_mechanisms, config.sasl_plain_users)
+
+            def credential(user: str, mechanism: str) -> ScramCredential | None:
+                record = image.scram_credentials.get((user, mechanism))
+                if record is None:
+                    return None
+                return ScramCredential(
+                    bytes.fromhex(record.salt),
+                    bytes.fromhex(record.stored_key),
+                    bytes.fromhex(record.server_key),
+                    record.iterations,
+                )
+
+            def factory() -> SaslAuthenticator:
+                return SaslAuthenticator(settings, credential)
+
+        return ListenerSecurity(
+            protocol=protocol,
+            ssl_context=context,
+            authenticator_factory=factory,
+            certificate_principal=principal_from_certificate if protocol == "SSL" else None,
+        )
 
     def _group_coordinator(
         self, controller: Controller, replica_manager: ReplicaManager

@@ -57,6 +57,15 @@ class BrokerConfig:
                 raise ConfigError(
                     "advertised.listeners", f"listener {sorted(unknown)[0]} is not in listeners"
                 )
+        protocols = {endpoint.security_protocol for endpoint in listeners}
+        if protocols & {"SSL", "SASL_SSL"} and not (
+            values["ssl.certificate.location"] and values["ssl.key.location"]
+        ):
+            raise ConfigError(
+                "ssl.certificate.location",
+                "SSL listeners need ssl.certificate.location and ssl.key.location (PEM files)",
+            )
+        _plain_users(values["strom.sasl.plain.users"])  # fail early on a malformed list
         http = values["strom.http.listener"]
         return cls(
             values=values,
@@ -214,6 +223,27 @@ class BrokerConfig:
         return int(self.values["socket.request.max.bytes"])
 
     @property
+    def sasl_enabled_mechanisms(self) -> tuple[str, ...]:
+        return tuple(self.values["sasl.enabled.mechanisms"])
+
+    @property
+    def sasl_plain_users(self) -> dict[str, str]:
+        return _plain_users(self.values["strom.sasl.plain.users"])
+
+    @property
+    def authorizer_enabled(self) -> bool:
+        return bool(self.values["authorizer.class.name"])
+
+    @property
+    def super_users(self) -> frozenset[str]:
+        text = str(self.values["super.users"] or "")
+        return frozenset(item.strip() for item in text.split(";") if item.strip())
+
+    @property
+    def allow_everyone_if_no_acl_found(self) -> bool:
+        return bool(self.values["allow.everyone.if.no.acl.found"])
+
+    @property
     def broker_rack(self) -> str | None:
         rack = self.values["broker.rack"]
         return str(rack) if rack else None
@@ -266,3 +296,16 @@ def _host_port(key: str, text: str) -> tuple[str, int]:
     if not colon or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ConfigError(key, f"{text!r} is not host:port")
     return host.strip("[]"), int(port_text)
+
+
+def _plain_users(text: str | None) -> dict[str, str]:
+    users: dict[str, str] = {}
+    for pair in (text or "").split(","):
+        if not pair.strip():
+            continue
+        user, colon, password = pair.strip().partition(":")
+        if not colon or not user:
+            # Never echo the value: it holds passwords.
+            raise ConfigError("strom.sasl.plain.users", "expected user:password pairs")
+        users[user] = password
+    return users

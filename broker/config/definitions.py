@@ -267,6 +267,62 @@ BROKER_KEYS: tuple[ConfigKey, ...] = (
     ),
     ConfigKey("broker.rack", STR, None, "Rack of this broker, published in Metadata."),
     ConfigKey(
+        "sasl.enabled.mechanisms",
+        LIST,
+        ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+        "SASL mechanisms offered on SASL listeners (GSSAPI and OAUTHBEARER are not offered).",
+        items_in("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+    ),
+    ConfigKey(
+        "strom.sasl.plain.users",
+        ConfigType.PASSWORD,
+        None,
+        "Static SASL/PLAIN users as user:password pairs, in place of Kafka's JAAS file; "
+        "SCRAM credentials in cluster metadata also log in with PLAIN.",
+    ),
+    ConfigKey(
+        "connection.failed.authentication.delay.ms",
+        INT,
+        100,
+        "Delay before answering a failed login, which slows down password guessing.",
+        at_least(0),
+    ),
+    ConfigKey("ssl.certificate.location", STR, None, "PEM certificate chain of SSL listeners."),
+    ConfigKey("ssl.key.location", STR, None, "PEM private key of SSL listeners."),
+    ConfigKey("ssl.key.password", ConfigType.PASSWORD, None, "Password of the private key."),
+    ConfigKey(
+        "ssl.truststore.location",
+        STR,
+        None,
+        "PEM CA certificates trusted for client certificates (ssl.client.auth).",
+    ),
+    ConfigKey(
+        "ssl.client.auth",
+        STR,
+        "none",
+        "none, requested or required: whether SSL clients present a certificate, whose "
+        "subject becomes the principal.",
+        one_of("none", "requested", "required"),
+    ),
+    ConfigKey(
+        "authorizer.class.name",
+        STR,
+        "",
+        "Any non-empty value (such as Kafka's StandardAuthorizer class) turns on ACL checks.",
+    ),
+    ConfigKey(
+        "super.users",
+        STR,
+        "",
+        "Principals allowed everything, separated by semicolons: User:admin;User:ops.",
+    ),
+    ConfigKey(
+        "allow.everyone.if.no.acl.found",
+        BOOL,
+        False,
+        "With an authorizer, allow access to resources that have no ACL at all.",
+    ),
+    ConfigKey(
         "group.initial.rebalance.delay.ms",
         INT,
         3000,

@@ -35,9 +35,24 @@ from strom.broker.metadata.records import (
     PartitionRecord,
     ProducerIdsRecord,
     RemoveTopicRecord,
+    RemoveUserScramCredentialRecord,
     TopicRecord,
+    UserScramCredentialRecord,
 )
 from strom.broker.quorum.metadata_log import MetadataLog
+from strom.broker.security.errors import (
+    DuplicateResourceError,
+    ResourceNotFoundError,
+    SecurityError,
+    UnacceptableCredentialError,
+    UnsupportedSaslMechanismError,
+)
+from strom.broker.security.scram import (
+    MAX_ITERATIONS,
+    MECHANISMS,
+    MIN_ITERATIONS,
+    credential_from_salted_password,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +67,15 @@ class NewTopic:
     replication_factor: int = -1
     assignments: Mapping[int, Sequence[int]] | None = None
     configs: Mapping[str, str | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScramUpsertion:
+    name: str
+    mechanism: str
+    iterations: int
+    salt: bytes
+    salted_password: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +242,84 @@ class Controller:
             result = _apply_operation(result, key, operation, value)
         wanted = validate_topic_overrides(result)
         self.alter_topic_configs(name, wanted, validate_only)
+
+    # -- SCRAM credentials ---------------------------------------------------------------
+
+    def alter_scram_credentials(
+        self,
+        upsertions: Sequence[ScramUpsertion],
+        deletions: Sequence[tuple[str, str]],
+    ) -> dict[str, Exception | None]:
+        """AlterUserScramCredentials: per user, either every change applies or none.
+        Upsertions carry the client-salted password; only derived keys are stored."""
+        users = [u.name for u in upsertions] + [name for name, _ in deletions]
+        outcomes: dict[str, Exception | None] = {}
+        records: list[MetadataRecord] = []
+        seen: set[tuple[str, str]] = set()
+        for user in dict.fromkeys(users):
+            try:
+                records += self._scram_changes(user, upsertions, deletions, seen)
+                outcomes[user] = None
+            except SecurityError as error:
+                outcomes[user] = error
+        if records:
+            self._commit(records)
+        return outcomes
+
+    def _scram_changes(
+        self,
+        user: str,
+        upsertions: Sequence[ScramUpsertion],
+        deletions: Sequence[tuple[str, str]],
+        seen: set[tuple[str, str]],
+    ) -> list[MetadataRecord]:
+        if not user:
+            raise UnacceptableCredentialError("Username must not be empty")
+        changes: list[MetadataRecord] = []
+        for name, mechanism in deletions:
+            if name != user:
+                continue
+            self._check_mechanism(user, mechanism, seen)
+            if (user, mechanism) not in self._image.scram_credentials:
+                raise ResourceNotFoundError(
+                    f"Attempt to delete a user credential that does not exist: {user} {mechanism}"
+                )
+            changes.append(RemoveUserScramCredentialRecord(user, mechanism))
+        for upsertion in upsertions:
+            if upsertion.name != user:
+                continue
+            self._check_mechanism(user, upsertion.mechanism, seen)
+            if not MIN_ITERATIONS <= upsertion.iterations <= MAX_ITERATIONS:
+                raise UnacceptableCredentialError(
+                    f"Iterations {upsertion.iterations} not in [{MIN_ITERATIONS}, "
+                    f"{MAX_ITERATIONS}] for {upsertion.mechanism}"
+                )
+            if not upsertion.salt or not upsertion.salted_password:
+                raise UnacceptableCredentialError("Salt and salted password must not be empty")
+            credential = credential_from_salted_password(
+                upsertion.mechanism, upsertion.salted_password, upsertion.salt, upsertion.iterations
+            )
+            changes.append(
+                UserScramCredentialRecord(
+                    name=user,
+                    mechanism=upsertion.mechanism,
+                    salt=credential.salt.hex(),
+                    stored_key=credential.stored_key.hex(),
+                    server_key=credential.server_key.hex(),
+                    iterations=credential.iterations,
+                )
+            )
+        return changes
+
+    @staticmethod
+    def _check_mechanism(user: str, mechanism: str, seen: set[tuple[str, str]]) -> None:
+        if mechanism not in MECHANISMS:
+            raise UnsupportedSaslMechanismError(f"Unknown SCRAM mechanism {mechanism}")
+        if (user, mechanism) in seen:
+            raise DuplicateResourceError(
+                f"A user credential cannot be altered twice in the same request: {user}"
+            )
+        seen.add((user, mechanism))
 
     # -- producer ids --------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from strom.broker.coordinator import errors as group
 from strom.broker.log import errors as storage
 from strom.broker.log import producer_state
 from strom.broker.replication import errors as replica
+from strom.broker.security import errors as security
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,12 @@ _CODES: dict[type[Exception], ErrorCode] = {
     group.NonEmptyGroupError: ErrorCode.non_empty_group,
     group.OffsetMetadataTooLargeError: ErrorCode.offset_metadata_too_large,
     group.GroupSubscribedToTopicError: ErrorCode.group_subscribed_to_topic,
+    security.AuthenticationFailedError: ErrorCode.sasl_authentication_failed,
+    security.UnsupportedSaslMechanismError: ErrorCode.unsupported_sasl_mechanism,
+    security.IllegalSaslStateError: ErrorCode.illegal_sasl_state,
+    security.UnacceptableCredentialError: ErrorCode.unacceptable_credential,
+    security.ResourceNotFoundError: ErrorCode.resource_not_found,
+    security.DuplicateResourceError: ErrorCode.duplicate_resource,
 }
 
 

@@ -44,6 +44,11 @@ from strom.broker.handlers.metadata import handle_metadata
 from strom.broker.handlers.offsets import handle_list_offsets, handle_offset_for_leader_epoch
 from strom.broker.handlers.produce import handle_produce
 from strom.broker.handlers.producer_ids import handle_init_producer_id
+from strom.broker.handlers.sasl import handle_sasl_authenticate, handle_sasl_handshake
+from strom.broker.handlers.scram_credentials import (
+    handle_alter_user_scram_credentials,
+    handle_describe_user_scram_credentials,
+)
 from strom.broker.handlers.topics import (
     handle_create_partitions,
     handle_create_topics,
@@ -94,6 +99,10 @@ APIS: tuple[ApiSpec, ...] = (
     ApiSpec(16, "ListGroups", 0, 5, handle_list_groups),
     ApiSpec(42, "DeleteGroups", 0, 2, handle_delete_groups),
     ApiSpec(47, "OffsetDelete", 0, 0, handle_offset_delete),
+    ApiSpec(17, "SaslHandshake", 1, 1, handle_sasl_handshake),
+    ApiSpec(36, "SaslAuthenticate", 0, 2, handle_sasl_authenticate),
+    ApiSpec(50, "DescribeUserScramCredentials", 0, 0, handle_describe_user_scram_credentials),
+    ApiSpec(51, "AlterUserScramCredentials", 0, 0, handle_alter_user_scram_credentials),
 )
 
 

@@ -9,12 +9,16 @@ import uuid
 from dataclasses import dataclass, field
 
 from strom.broker.metadata.records import (
+    AccessControlEntryRecord,
     ConfigRecord,
     MetadataRecord,
     PartitionRecord,
     ProducerIdsRecord,
+    RemoveAccessControlEntryRecord,
     RemoveTopicRecord,
+    RemoveUserScramCredentialRecord,
     TopicRecord,
+    UserScramCredentialRecord,
 )
 
 
@@ -55,6 +59,9 @@ class MetadataImage:
         self.broker_configs: dict[str, str] = {}
         self.next_producer_id = 0
         self.last_offset = -1
+        # (user, mechanism) → credential; ACL id → binding. Both as committed records.
+        self.scram_credentials: dict[tuple[str, str], UserScramCredentialRecord] = {}
+        self.acls: dict[str, AccessControlEntryRecord] = {}
 
     def topic(self, name: str) -> TopicImage | None:
         return self.topics_by_name.get(name)
@@ -94,6 +101,14 @@ class MetadataImage:
                 topic = self._apply_config(record)
             case ProducerIdsRecord(next_producer_id=next_id):
                 self.next_producer_id = max(self.next_producer_id, next_id)
+            case UserScramCredentialRecord(name=name, mechanism=mechanism):
+                self.scram_credentials[(name, mechanism)] = record
+            case RemoveUserScramCredentialRecord(name=name, mechanism=mechanism):
+                self.scram_credentials.pop((name, mechanism), None)
+            case AccessControlEntryRecord(id=acl_id):
+                self.acls[acl_id] = record
+            case RemoveAccessControlEntryRecord(id=acl_id):
+                self.acls.pop(acl_id, None)
         return MetadataChange(record, topic)
 
     def _apply_config(self, record: ConfigRecord) -> TopicImage | None:

@@ -58,13 +58,73 @@ class ProducerIdsRecord:
     next_producer_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class UserScramCredentialRecord:
+    """A SCRAM credential: salted and iterated (RFC 5802), never the password. Byte
+    fields are hex so the log stays readable JSON."""
+
+    type_name: ClassVar[str] = "UserScramCredentialRecord"
+    name: str
+    mechanism: str
+    salt: str
+    stored_key: str
+    server_key: str
+    iterations: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveUserScramCredentialRecord:
+    type_name: ClassVar[str] = "RemoveUserScramCredentialRecord"
+    name: str
+    mechanism: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessControlEntryRecord:
+    """One ACL binding; resource, pattern, operation and permission use Kafka's ids."""
+
+    type_name: ClassVar[str] = "AccessControlEntryRecord"
+    id: str
+    resource_type: int
+    resource_name: str
+    pattern_type: int
+    principal: str
+    host: str
+    operation: int
+    permission_type: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveAccessControlEntryRecord:
+    type_name: ClassVar[str] = "RemoveAccessControlEntryRecord"
+    id: str
+
+
 MetadataRecord = (
-    TopicRecord | PartitionRecord | RemoveTopicRecord | ConfigRecord | ProducerIdsRecord
+    TopicRecord
+    | PartitionRecord
+    | RemoveTopicRecord
+    | ConfigRecord
+    | ProducerIdsRecord
+    | UserScramCredentialRecord
+    | RemoveUserScramCredentialRecord
+    | AccessControlEntryRecord
+    | RemoveAccessControlEntryRecord
 )
 
 _TYPES: dict[str, type[Any]] = {
     cls.type_name: cls
-    for cls in (TopicRecord, PartitionRecord, RemoveTopicRecord, ConfigRecord, ProducerIdsRecord)
+    for cls in (
+        TopicRecord,
+        PartitionRecord,
+        RemoveTopicRecord,
+        ConfigRecord,
+        ProducerIdsRecord,
+        UserScramCredentialRecord,
+        RemoveUserScramCredentialRecord,
+        AccessControlEntryRecord,
+        RemoveAccessControlEntryRecord,
+    )
 }
 
 

@@ -30,12 +30,35 @@ log = logging.getLogger(__name__)
 _connection_ids = itertools.count(1)
 
 
-@dataclass(frozen=True, slots=True)
+ANONYMOUS = "User:ANONYMOUS"
+# The only requests a SASL connection may send before it has authenticated.
+_PRE_AUTHENTICATION_APIS = frozenset({API_VERSIONS_KEY, 17, 36})
+
+
+class Authenticator(Protocol):
+    """The SASL exchange of one connection (see strom.broker.security.sasl)."""
+
+    @property
+    def principal(self) -> str | None: ...
+
+    @property
+    def failed(self) -> bool: ...
+
+
+@dataclass(slots=True)
 class ConnectionContext:
     connection_id: int
     listener_name: str
     client_host: str
     client_port: int
+    security_protocol: str = "PLAINTEXT"
+    principal: str = ANONYMOUS
+    authenticator: Authenticator | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        """A SASL connection is authenticated once its exchange produced a principal."""
+        return self.authenticator is None or self.authenticator.principal is not None
 
 
 class Dispatcher(Protocol):
@@ -68,13 +91,24 @@ class Connection:
         dispatcher: Dispatcher,
         listener_name: str,
         limits: ConnectionLimits,
+        security_protocol: str = "PLAINTEXT",
+        authenticator: Authenticator | None = None,
+        principal: str = ANONYMOUS,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self._dispatcher = dispatcher
         self._limits = limits
         peer = writer.get_extra_info("peername") or ("?", 0)
-        self.context = ConnectionContext(next(_connection_ids), listener_name, peer[0], peer[1])
+        self.context = ConnectionContext(
+            next(_connection_ids),
+            listener_name,
+            peer[0],
+            peer[1],
+            security_protocol,
+            principal,
+            authenticator,
+        )
 
     async def serve(self) -> None:
         try:
@@ -114,6 +148,11 @@ class Connection:
             except RequestDecodeError as error:
                 self._close_reason(str(error))
                 return
+            if not self.context.authenticated and (request.api_key not in _PRE_AUTHENTICATION_APIS):
+                self._close_reason(
+                    f"API {request.api_key} sent before SASL authentication completed"
+                )
+                return
             try:
                 response = await self._dispatcher.dispatch(request, self.context)
             except Exception:
@@ -125,7 +164,23 @@ class Connection:
                 )
                 return
             if response is not None:
-                await self._send(encode_response(request.correlation_id, response))
+                try:
+                    encoded = encode_response(request.correlation_id, response)
+                except Exception:
+                    log.exception(
+                        "connection %d: cannot encode the response to API %d v%d; closing",
+                        self.context.connection_id,
+                        request.api_key,
+                        request.api_version,
+                    )
+                    return
+                await self._send(encoded)
+            authenticator = self.context.authenticator
+            if authenticator is not None and authenticator.failed:
+                self._close_reason("SASL authentication failed")
+                return
+            if authenticator is not None and authenticator.principal is not None:
+                self.context.principal = authenticator.principal
 
     async def _send(self, data: bytes) -> None:
         self._writer.write(data)

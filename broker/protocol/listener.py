@@ -6,12 +6,33 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from strom.broker.protocol.connection import Connection, ConnectionLimits, Dispatcher
+from strom.broker.protocol.connection import (
+    ANONYMOUS,
+    Authenticator,
+    Connection,
+    ConnectionLimits,
+    Dispatcher,
+)
 
 log = logging.getLogger(__name__)
 
 _SHUTDOWN_GRACE_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerSecurity:
+    """How a listener authenticates: its protocol, TLS context and SASL exchange."""
+
+    protocol: str = "PLAINTEXT"
+    ssl_context: ssl.SSLContext | None = None
+    authenticator_factory: Callable[[], Authenticator] | None = None
+    # Names the principal of a verified client certificate (SSL listeners).
+    certificate_principal: Callable[[Any], str | None] | None = None
 
 
 class KafkaListener:
@@ -22,8 +43,10 @@ class KafkaListener:
         port: int,
         dispatcher: Dispatcher,
         limits: ConnectionLimits,
+        security: ListenerSecurity | None = None,
     ) -> None:
         self.name = name
+        self._security = security or ListenerSecurity()
         self.host = host
         self.port = port
         self._dispatcher = dispatcher
@@ -43,6 +66,7 @@ class KafkaListener:
             self.port,
             reuse_address=True,
             backlog=512,
+            ssl=self._security.ssl_context,
             limit=1 << 20,
         )
         sockets = self._server.sockets
@@ -74,7 +98,22 @@ class KafkaListener:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        connection = Connection(reader, writer, self._dispatcher, self.name, self._limits)
+        security = self._security
+        principal = ANONYMOUS
+        if security.certificate_principal is not None:
+            principal = security.certificate_principal(writer.get_extra_info("peercert")) or (
+                ANONYMOUS
+            )
+        connection = Connection(
+            reader,
+            writer,
+            self._dispatcher,
+            self.name,
+            self._limits,
+            security.protocol,
+            security.authenticator_factory() if security.authenticator_factory else None,
+            principal,
+        )
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)

@@ -51,6 +51,8 @@ def start(
         )
     try:
         asyncio.run(run_broker(broker_config))
+    except ConfigError as error:  # found while starting, e.g. an unreadable PEM file
+        _fail(f"invalid config {error.key}: {error}", EXIT_BAD_CONFIG)
     except LogStorageError as error:
         _fail(f"cannot start: {error}", EXIT_STORAGE)
     except OSError as error:

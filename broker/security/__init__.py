@@ -1,0 +1,1 @@
+"""Authentication (TLS, SASL PLAIN and SCRAM) and authorization (Kafka ACLs)."""

@@ -1,0 +1,31 @@
+"""Security failures, named after the Kafka errors the handler edge sends."""
+
+from __future__ import annotations
+
+
+class SecurityError(Exception):
+    """Base of authentication and authorization failures."""
+
+
+class AuthenticationFailedError(SecurityError):
+    """SASL_AUTHENTICATION_FAILED. The message never names which part was wrong."""
+
+
+class UnsupportedSaslMechanismError(SecurityError):
+    pass
+
+
+class IllegalSaslStateError(SecurityError):
+    pass
+
+
+class UnacceptableCredentialError(SecurityError):
+    """A SCRAM credential with too few or too many iterations, or no user name."""
+
+
+class ResourceNotFoundError(SecurityError):
+    """A SCRAM credential to delete does not exist."""
+
+
+class DuplicateResourceError(SecurityError):
+    """The same user and mechanism appear twice in one request."""
