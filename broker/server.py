@@ -25,6 +25,8 @@ from strom.broker.protocol.connection import ConnectionLimits
 from strom.broker.protocol.listener import KafkaListener, ListenerSecurity
 from strom.broker.quorum.metadata_log import MetadataLog
 from strom.broker.replication.replica_manager import ReplicaManager
+from strom.broker.security.acl_records import acl_bindings
+from strom.broker.security.authorizer import Authorizer, AuthorizerSettings
 from strom.broker.security.sasl import SaslAuthenticator, SaslSettings
 from strom.broker.security.scram import ScramCredential
 from strom.broker.security.tls import principal_from_certificate, server_context
@@ -100,6 +102,14 @@ class BrokerServer:
             metrics=metrics,
             group_coordinator=group_coordinator,
             clock=self._clock,
+            authorizer=Authorizer(
+                AuthorizerSettings(
+                    enabled=config.authorizer_enabled,
+                    super_users=config.super_users,
+                    allow_everyone_if_no_acl_found=config.allow_everyone_if_no_acl_found,
+                ),
+                lambda: acl_bindings(image),
+            ),
             brokers=self._brokers_on,
         )
         router = RequestRouter(services)

@@ -34,14 +34,18 @@ from strom.broker.metadata.records import (
     MetadataRecord,
     PartitionRecord,
     ProducerIdsRecord,
+    RemoveAccessControlEntryRecord,
     RemoveTopicRecord,
     RemoveUserScramCredentialRecord,
     TopicRecord,
     UserScramCredentialRecord,
 )
 from strom.broker.quorum.metadata_log import MetadataLog
+from strom.broker.security.acl_records import binding_of, record_of
+from strom.broker.security.acls import AclBinding, AclBindingFilter, validate_binding
 from strom.broker.security.errors import (
     DuplicateResourceError,
+    InvalidAclError,
     ResourceNotFoundError,
     SecurityError,
     UnacceptableCredentialError,
@@ -242,6 +246,43 @@ class Controller:
             result = _apply_operation(result, key, operation, value)
         wanted = validate_topic_overrides(result)
         self.alter_topic_configs(name, wanted, validate_only)
+
+    # -- ACLs ----------------------------------------------------------------------------
+
+    def create_acls(self, bindings: Sequence[AclBinding]) -> list[Exception | None]:
+        """CreateAcls: each valid binding not already present is committed."""
+        existing = {binding_of(record) for record in self._image.acls.values()}
+        outcomes: list[Exception | None] = []
+        records: list[MetadataRecord] = []
+        for binding in bindings:
+            try:
+                validate_binding(binding)
+            except InvalidAclError as error:
+                outcomes.append(error)
+                continue
+            if binding not in existing:
+                existing.add(binding)
+                records.append(record_of(str(uuid.uuid4()), binding))
+            outcomes.append(None)
+        if records:
+            self._commit(records)
+        return outcomes
+
+    def delete_acls(self, filters: Sequence[AclBindingFilter]) -> list[list[AclBinding]]:
+        """DeleteAcls: for each filter, the bindings it matched (all of them removed)."""
+        matched: list[list[AclBinding]] = []
+        doomed: dict[str, AclBinding] = {}
+        for acl_filter in filters:
+            hits = []
+            for acl_id, record in self._image.acls.items():
+                binding = binding_of(record)
+                if acl_filter.matches(binding):
+                    hits.append(binding)
+                    doomed[acl_id] = binding
+            matched.append(hits)
+        if doomed:
+            self._commit([RemoveAccessControlEntryRecord(acl_id) for acl_id in doomed])
+        return matched
 
     # -- SCRAM credentials ---------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from strom.broker.handlers.response_builder import (
     make,
     response_module,
 )
+from strom.broker.security.acls import AclOperation
 
 API_KEY = 60
 _BROKER_ENDPOINTS = 1
@@ -21,12 +22,20 @@ _BROKER_ENDPOINTS = 1
 async def handle_describe_cluster(request: Any, ctx: RequestContext) -> Any:
     module = response_module(API_KEY, ctx.api_version)
     endpoint_type = getattr(request, "endpoint_type", _BROKER_ENDPOINTS)
-    if endpoint_type != _BROKER_ENDPOINTS:
+    refusal = None
+    if not ctx.allowed_on_cluster(AclOperation.DESCRIBE):
+        refusal = (ErrorCode.cluster_authorization_failed, "Cluster authorization failed.")
+    elif endpoint_type != _BROKER_ENDPOINTS:
+        refusal = (
+            ErrorCode.unsupported_endpoint_type,
+            "only broker endpoints are served by brokers",
+        )
+    if refusal is not None:
         return make(
             module.DescribeClusterResponse,
             throttle_time=NO_THROTTLE,
-            error_code=ErrorCode.unsupported_endpoint_type,
-            error_message="only broker endpoints are served by brokers",
+            error_code=refusal[0],
+            error_message=refusal[1],
             endpoint_type=endpoint_type,
             cluster_id=ctx.services.cluster_id,
             controller_id=-1,

@@ -13,6 +13,7 @@ from strom.broker.controller.errors import ControllerError
 from strom.broker.handlers.context import RequestContext
 from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, response_module
+from strom.broker.security.acls import AclOperation, ResourceType
 
 DESCRIBE_CONFIGS_KEY = 32
 ALTER_CONFIGS_KEY = 33
@@ -31,6 +32,7 @@ async def handle_describe_configs(request: Any, ctx: RequestContext) -> Any:
     for resource in request.resources:
         error, message, entries = ErrorCode.none, None, []
         try:
+            _authorize(ctx, AclOperation.DESCRIBE_CONFIGS, resource)
             entries = _describe(ctx, resource.resource_type, resource.resource_name)
         except _ResourceError as failure:
             error, message = failure.code, str(failure)
@@ -117,7 +119,24 @@ def _describe(ctx: RequestContext, resource_type: int, name: str) -> list[Config
     raise _ResourceError(ErrorCode.invalid_request, f"Unknown resource type {resource_type}")
 
 
+def _authorize(ctx: RequestContext, operation: AclOperation, resource: Any) -> None:
+    if resource.resource_type == TOPIC_RESOURCE and not ctx.allowed(
+        operation, ResourceType.TOPIC, resource.resource_name
+    ):
+        raise _ResourceError(ErrorCode.topic_authorization_failed, "Topic authorization failed.")
+    if resource.resource_type in (BROKER_RESOURCE, BROKER_LOGGER_RESOURCE) and not (
+        ctx.allowed_on_cluster(operation)
+    ):
+        raise _ResourceError(
+            ErrorCode.cluster_authorization_failed, "Cluster authorization failed."
+        )
+
+
 def _alter(ctx: RequestContext, resource: Any, apply: Any) -> tuple[ErrorCode, str | None]:
+    try:
+        _authorize(ctx, AclOperation.ALTER_CONFIGS, resource)
+    except _ResourceError as failure:
+        return failure.code, str(failure)
     if resource.resource_type == BROKER_RESOURCE:
         return (
             ErrorCode.invalid_request,

@@ -15,6 +15,8 @@ from strom.broker.log.manager import LogManager
 from strom.broker.metadata.image import MetadataImage
 from strom.broker.protocol.connection import ConnectionContext
 from strom.broker.replication.replica_manager import ReplicaManager
+from strom.broker.security.acls import CLUSTER_NAME, AclOperation, ResourceType
+from strom.broker.security.authorizer import Authorizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class BrokerServices:
     metrics: BrokerMetrics
     group_coordinator: GroupCoordinator
     clock: Clock
+    authorizer: Authorizer
     brokers: Callable[[str], list[BrokerEndpoint]]
     """Live brokers as advertised on the named listener."""
 
@@ -51,3 +54,12 @@ class RequestContext:
     api_version: int
     client_id: str | None
     advertised_versions: Mapping[int, tuple[int, int]]
+
+    def allowed(self, operation: AclOperation, resource_type: ResourceType, name: str) -> bool:
+        """Whether this connection's principal may do `operation` on the resource."""
+        return self.services.authorizer.authorize(
+            self.connection.principal, self.connection.client_host, operation, resource_type, name
+        )
+
+    def allowed_on_cluster(self, operation: AclOperation) -> bool:
+        return self.allowed(operation, ResourceType.CLUSTER, CLUSTER_NAME)

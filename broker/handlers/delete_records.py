@@ -11,6 +11,8 @@ from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, response_module
 from strom.broker.log.errors import LogError
 from strom.broker.replication.errors import ReplicaError
+from strom.broker.security.acls import AclOperation, ResourceType
+from strom.broker.security.errors import TopicAuthorizationError
 from strom.broker.topic_partition import TopicPartition
 
 API_KEY = 21
@@ -26,8 +28,10 @@ async def handle_delete_records(request: Any, ctx: RequestContext) -> Any:
             tp = TopicPartition(topic.name, wanted.partition_index)
             error, low_watermark = ErrorCode.none, -1
             try:
+                if not ctx.allowed(AclOperation.DELETE, ResourceType.TOPIC, topic.name):
+                    raise TopicAuthorizationError(topic.name)
                 low_watermark = replicas.partition(tp).delete_records_before(wanted.offset)
-            except (ReplicaError, LogError) as failure:
+            except (ReplicaError, LogError, TopicAuthorizationError) as failure:
                 error = error_code_for(failure)
             partitions.append(
                 make(

@@ -58,6 +58,10 @@ _CODES: dict[type[Exception], ErrorCode] = {
     security.UnacceptableCredentialError: ErrorCode.unacceptable_credential,
     security.ResourceNotFoundError: ErrorCode.resource_not_found,
     security.DuplicateResourceError: ErrorCode.duplicate_resource,
+    security.InvalidAclError: ErrorCode.invalid_request,
+    security.TopicAuthorizationError: ErrorCode.topic_authorization_failed,
+    security.GroupAuthorizationError: ErrorCode.group_authorization_failed,
+    security.ClusterAuthorizationError: ErrorCode.cluster_authorization_failed,
 }
 
 

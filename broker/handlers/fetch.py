@@ -15,6 +15,7 @@ from strom.broker.handlers.context import RequestContext
 from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, millis, response_module
 from strom.broker.replication.replica_manager import FetchOutcome, FetchPartition
+from strom.broker.security.acls import AclOperation, ResourceType
 from strom.broker.topic_partition import TopicPartition
 
 API_KEY = 1
@@ -37,13 +38,19 @@ async def handle_fetch(request: Any, ctx: RequestContext) -> Any:
     image = services.image
     by_id = ctx.api_version >= 13
     wanted: list[tuple[Any, Any, FetchPartition | None]] = []
+    denied: set[int] = set()  # partitions of topics the principal may not READ
     for topic in request.topics:
         name = getattr(topic, "topic", None)
         if by_id:
             found = image.topic_by_id(topic.topic_id)
             name = found.name if found is not None else None
+        readable = name is not None and ctx.allowed(AclOperation.READ, ResourceType.TOPIC, name)
         for partition in topic.partitions:
             if name is None:
+                wanted.append((topic, partition, None))
+                continue
+            if not readable:
+                denied.add(id(partition))
                 wanted.append((topic, partition, None))
                 continue
             wanted.append(
@@ -71,6 +78,11 @@ async def handle_fetch(request: Any, ctx: RequestContext) -> Any:
     for topic, partition, fetch in wanted:
         outcome = by_request[id(fetch)] if fetch is not None else None
         _, partitions = grouped.setdefault(id(topic), (topic, []))
+        if id(partition) in denied:
+            partitions.append(
+                _error(module, partition.partition, ErrorCode.topic_authorization_failed)
+            )
+            continue
         partitions.append(_partition(module, partition.partition, outcome, ctx))
     return make(
         module.FetchResponse,

@@ -11,6 +11,8 @@ from strom.broker.coordinator.offset_records import CommittedOffset
 from strom.broker.handlers.context import RequestContext
 from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, response_module
+from strom.broker.security.acls import AclOperation, ResourceType
+from strom.broker.security.errors import GroupAuthorizationError
 from strom.broker.topic_partition import TopicPartition
 
 OFFSET_COMMIT_KEY = 8
@@ -26,11 +28,17 @@ async def handle_offset_commit(request: Any, ctx: RequestContext) -> Any:
     now = ctx.services.clock.time_ms()
     codes: dict[TopicPartition, ErrorCode] = {}
     wanted: dict[TopicPartition, CommittedOffset] = {}
+    group_readable = ctx.allowed(AclOperation.READ, ResourceType.GROUP, request.group_id)
     for topic in request.topics:
         known = image.topic(topic.name)
+        topic_readable = ctx.allowed(AclOperation.READ, ResourceType.TOPIC, topic.name)
         for partition in topic.partitions:
             tp = TopicPartition(topic.name, partition.partition_index)
-            if known is None or partition.partition_index not in known.partitions:
+            if not group_readable:
+                codes[tp] = ErrorCode.group_authorization_failed
+            elif not topic_readable:
+                codes[tp] = ErrorCode.topic_authorization_failed
+            elif known is None or partition.partition_index not in known.partitions:
                 codes[tp] = ErrorCode.unknown_topic_or_partition
                 continue
             wanted[tp] = CommittedOffset(
@@ -41,6 +49,8 @@ async def handle_offset_commit(request: Any, ctx: RequestContext) -> Any:
             )
     error = ErrorCode.none
     try:
+        if not group_readable:
+            raise GroupAuthorizationError(request.group_id)
         ctx.services.group_coordinator.commit_offsets(
             request.group_id,
             request.generation_id_or_member_epoch,
@@ -48,7 +58,7 @@ async def handle_offset_commit(request: Any, ctx: RequestContext) -> Any:
             wanted,
             getattr(request, "group_instance_id", None),
         )
-    except GroupError as failure:
+    except (GroupError, GroupAuthorizationError) as failure:
         error = error_code_for(failure)
     for tp in wanted:
         codes[tp] = error
@@ -80,18 +90,33 @@ async def handle_offset_fetch(request: Any, ctx: RequestContext) -> Any:
             make(
                 module.OffsetFetchResponseGroup,
                 group_id=group.group_id,
-                topics=_fetched_topics(module, ctx, group.group_id, group.topics, "Topics"),
-                error_code=ErrorCode.none,
+                topics=_fetched_topics(module, ctx, group.group_id, group.topics, "Topics")
+                if _may_describe_group(ctx, group.group_id)
+                else (),
+                error_code=ErrorCode.none
+                if _may_describe_group(ctx, group.group_id)
+                else ErrorCode.group_authorization_failed,
             )
             for group in request.groups
         )
         return make(module.OffsetFetchResponse, throttle_time=NO_THROTTLE, groups=groups)
+    if not _may_describe_group(ctx, request.group_id):
+        return make(
+            module.OffsetFetchResponse,
+            throttle_time=NO_THROTTLE,
+            topics=(),
+            error_code=ErrorCode.group_authorization_failed,
+        )
     return make(
         module.OffsetFetchResponse,
         throttle_time=NO_THROTTLE,
         topics=_fetched_topics(module, ctx, request.group_id, request.topics, "Topic"),
         error_code=ErrorCode.none,
     )
+
+
+def _may_describe_group(ctx: RequestContext, group_id: str) -> bool:
+    return ctx.allowed(AclOperation.DESCRIBE, ResourceType.GROUP, group_id)
 
 
 async def handle_offset_delete(request: Any, ctx: RequestContext) -> Any:
@@ -103,12 +128,21 @@ async def handle_offset_delete(request: Any, ctx: RequestContext) -> Any:
     ]
     error = ErrorCode.none
     outcomes: dict[TopicPartition, Exception | None] = {}
+    unreadable = {
+        tp for tp in partitions if not ctx.allowed(AclOperation.READ, ResourceType.TOPIC, tp.topic)
+    }
     try:
-        outcomes = ctx.services.group_coordinator.delete_offsets(request.group_id, partitions)
-    except GroupError as failure:
+        if not ctx.allowed(AclOperation.DELETE, ResourceType.GROUP, request.group_id):
+            raise GroupAuthorizationError(request.group_id)
+        outcomes = ctx.services.group_coordinator.delete_offsets(
+            request.group_id, [tp for tp in partitions if tp not in unreadable]
+        )
+    except (GroupError, GroupAuthorizationError) as failure:
         error = error_code_for(failure)
 
     def code(topic: str, index: int) -> ErrorCode:
+        if TopicPartition(topic, index) in unreadable:
+            return ErrorCode.topic_authorization_failed
         outcome = outcomes.get(TopicPartition(topic, index))
         return ErrorCode.none if outcome is None else error_code_for(outcome)
 
@@ -141,9 +175,11 @@ def _fetched_topics(
     None (v2+); unknown ones answer offset -1 with no error, as Kafka does."""
     committed = ctx.services.group_coordinator.fetch_offsets(group_id)
     if topics is None:
+        # "All topics" means all the principal may describe (Kafka filters silently).
         wanted: dict[str, list[int]] = {}
         for tp in committed:
-            wanted.setdefault(tp.topic, []).append(tp.partition)
+            if ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, tp.topic):
+                wanted.setdefault(tp.topic, []).append(tp.partition)
     else:
         wanted = {topic.name: list(topic.partition_indexes) for topic in topics}
     partition_class = getattr(
@@ -156,7 +192,12 @@ def _fetched_topics(
             name=name,
             partitions=tuple(
                 _fetched_partition(
-                    partition_class, committed.get(TopicPartition(name, index)), index
+                    partition_class,
+                    committed.get(TopicPartition(name, index)),
+                    index,
+                    ErrorCode.none
+                    if ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, name)
+                    else ErrorCode.topic_authorization_failed,
                 )
                 for index in indexes
             ),
@@ -165,12 +206,16 @@ def _fetched_topics(
     )
 
 
-def _fetched_partition(cls: Any, value: CommittedOffset | None, index: int) -> Any:
+def _fetched_partition(
+    cls: Any, value: CommittedOffset | None, index: int, error: ErrorCode
+) -> Any:
+    if error != ErrorCode.none:
+        value = None
     return make(
         cls,
         partition_index=index,
         committed_offset=value.offset if value else _NO_OFFSET,
         committed_leader_epoch=value.leader_epoch if value else -1,
         metadata=value.metadata if value else "",
-        error_code=ErrorCode.none,
+        error_code=error,
     )

@@ -13,6 +13,8 @@ from strom.broker.coordinator.group_coordinator import JoinRequest
 from strom.broker.handlers.context import RequestContext
 from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, millis, response_module
+from strom.broker.security.acls import AclOperation, ResourceType
+from strom.broker.security.errors import GroupAuthorizationError
 
 FIND_COORDINATOR_KEY = 10
 JOIN_GROUP_KEY = 11
@@ -47,12 +49,35 @@ async def handle_find_coordinator(request: Any, ctx: RequestContext) -> Any:
     }
     if ctx.api_version >= 4:
         coordinators = tuple(
-            make(module.Coordinator, key=key, **location) for key in request.coordinator_keys
+            make(module.Coordinator, key=key, **_authorized(ctx, key_type, key, location))
+            for key in request.coordinator_keys
         )
         return make(
             module.FindCoordinatorResponse, throttle_time=NO_THROTTLE, coordinators=coordinators
         )
+    location = _authorized(ctx, key_type, request.key, location)
     return make(module.FindCoordinatorResponse, throttle_time=NO_THROTTLE, **location)
+
+
+def _authorized(
+    ctx: RequestContext, key_type: int, key: str, location: dict[str, Any]
+) -> dict[str, Any]:
+    if key_type == _GROUP_KEY_TYPE and not ctx.allowed(
+        AclOperation.DESCRIBE, ResourceType.GROUP, key
+    ):
+        return {
+            **location,
+            "node_id": -1,
+            "host": "",
+            "port": -1,
+            "error_code": ErrorCode.group_authorization_failed,
+            "error_message": "Group authorization failed.",
+        }
+    return location
+
+
+def _may_read_group(ctx: RequestContext, group_id: str) -> bool:
+    return ctx.allowed(AclOperation.READ, ResourceType.GROUP, group_id)
 
 
 async def handle_join_group(request: Any, ctx: RequestContext) -> Any:
@@ -71,6 +96,8 @@ async def handle_join_group(request: Any, ctx: RequestContext) -> Any:
         client_host=f"/{ctx.connection.client_host}",
         require_known_member_id=ctx.api_version >= _FIRST_JOIN_NEEDS_MEMBER_ID_VERSION,
     )
+    if not _may_read_group(ctx, request.group_id):
+        return _join_error(module, ctx, ErrorCode.group_authorization_failed, request.member_id)
     try:
         result = await ctx.services.group_coordinator.join(join)
     except MemberIdRequiredError as error:
@@ -104,6 +131,8 @@ async def handle_sync_group(request: Any, ctx: RequestContext) -> Any:
     assignments = {a.member_id: bytes(a.assignment) for a in request.assignments}
     error, assignment = ErrorCode.none, b""
     try:
+        if not _may_read_group(ctx, request.group_id):
+            raise GroupAuthorizationError(request.group_id)
         assignment = await ctx.services.group_coordinator.sync(
             request.group_id,
             request.generation_id,
@@ -111,7 +140,7 @@ async def handle_sync_group(request: Any, ctx: RequestContext) -> Any:
             assignments,
             getattr(request, "group_instance_id", None),
         )
-    except GroupError as failure:
+    except (GroupError, GroupAuthorizationError) as failure:
         error = error_code_for(failure)
     group = ctx.services.group_coordinator.group(request.group_id)
     return make(
@@ -128,13 +157,15 @@ async def handle_heartbeat(request: Any, ctx: RequestContext) -> Any:
     module = response_module(HEARTBEAT_KEY, ctx.api_version)
     error = ErrorCode.none
     try:
+        if not _may_read_group(ctx, request.group_id):
+            raise GroupAuthorizationError(request.group_id)
         ctx.services.group_coordinator.heartbeat(
             request.group_id,
             request.generation_id,
             request.member_id,
             getattr(request, "group_instance_id", None),
         )
-    except GroupError as failure:
+    except (GroupError, GroupAuthorizationError) as failure:
         error = error_code_for(failure)
     return make(module.HeartbeatResponse, throttle_time=NO_THROTTLE, error_code=error)
 
@@ -145,6 +176,13 @@ async def handle_leave_group(request: Any, ctx: RequestContext) -> Any:
         identities = [(m.member_id, m.group_instance_id) for m in request.members]
     else:
         identities = [(request.member_id, None)]
+    if not _may_read_group(ctx, request.group_id):
+        return make(
+            module.LeaveGroupResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=ErrorCode.group_authorization_failed,
+            members=(),
+        )
     outcomes = ctx.services.group_coordinator.leave(request.group_id, identities)
     codes = [ErrorCode.none if o is None else error_code_for(o) for o in outcomes]
     if ctx.api_version >= 3:
@@ -171,6 +209,20 @@ async def handle_describe_groups(request: Any, ctx: RequestContext) -> Any:
     coordinator = ctx.services.group_coordinator
     described = []
     for group_id in request.groups:
+        if not ctx.allowed(AclOperation.DESCRIBE, ResourceType.GROUP, group_id):
+            described.append(
+                make(
+                    module.DescribedGroup,
+                    error_code=ErrorCode.group_authorization_failed,
+                    group_id=group_id,
+                    group_state="",
+                    protocol_type="",
+                    protocol_data="",
+                    members=(),
+                    authorized_operations=-(2**31),
+                )
+            )
+            continue
         group = coordinator.group(group_id)
         state = group.state.value if group else GroupState.DEAD.value
         members = group.describe_members() if group else []
@@ -194,7 +246,12 @@ async def handle_list_groups(request: Any, ctx: RequestContext) -> Any:
     states = {s.lower() for s in getattr(request, "states_filter", ()) or ()}
     types = {t.lower() for t in getattr(request, "types_filter", ()) or ()}
     listed = []
+    sees_all = ctx.allowed_on_cluster(AclOperation.DESCRIBE)
     for group in ctx.services.group_coordinator.list_groups():
+        if not sees_all and not ctx.allowed(
+            AclOperation.DESCRIBE, ResourceType.GROUP, group.group_id
+        ):
+            continue
         if states and group.state.value.lower() not in states:
             continue
         if types and "classic" not in types:
@@ -222,8 +279,10 @@ async def handle_delete_groups(request: Any, ctx: RequestContext) -> Any:
     for group_id in request.groups_names:
         error = ErrorCode.none
         try:
+            if not ctx.allowed(AclOperation.DELETE, ResourceType.GROUP, group_id):
+                raise GroupAuthorizationError(group_id)
             ctx.services.group_coordinator.delete_group(group_id)
-        except GroupError as failure:
+        except (GroupError, GroupAuthorizationError) as failure:
             error = error_code_for(failure)
         results.append(make(module.DeletableGroupResult, group_id=group_id, error_code=error))
     return make(module.DeleteGroupsResponse, throttle_time=NO_THROTTLE, results=tuple(results))

@@ -10,6 +10,7 @@ from kio.schema.errors import ErrorCode
 
 from strom.broker.handlers.context import RequestContext
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, response_module
+from strom.broker.security.acls import AclOperation
 from strom.broker.topic_partition import TopicPartition
 
 API_KEY = 35
@@ -18,6 +19,13 @@ API_KEY = 35
 async def handle_describe_log_dirs(request: Any, ctx: RequestContext) -> Any:
     module = response_module(API_KEY, ctx.api_version)
     log_manager = ctx.services.log_manager
+    if not ctx.allowed_on_cluster(AclOperation.DESCRIBE):
+        return make(
+            module.DescribeLogDirsResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=ErrorCode.cluster_authorization_failed,
+            results=(),
+        )
     logs = log_manager.all_logs()
     if request.topics is None:
         wanted = set(logs)

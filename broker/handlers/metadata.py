@@ -19,6 +19,7 @@ from strom.broker.handlers.response_builder import (
 )
 from strom.broker.kafka_uuid import ZERO_UUID
 from strom.broker.metadata.image import TopicImage
+from strom.broker.security.acls import AclOperation, ResourceType
 
 API_KEY = 3
 
@@ -30,8 +31,11 @@ async def handle_metadata(request: Any, ctx: RequestContext) -> Any:
     auto_create = getattr(request, "allow_auto_topic_creation", True)
     topics: list[Any] = []
     if request.topics is None or (ctx.api_version == 0 and not request.topics):
+        # Listing every topic shows only those the principal may describe.
         topics = [
-            _describe(module, topic) for topic in sorted(image.topics_by_name.values(), key=_name)
+            _describe(module, topic)
+            for topic in sorted(image.topics_by_name.values(), key=_name)
+            if ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, topic.name)
         ]
     else:
         for wanted in request.topics:
@@ -66,12 +70,19 @@ def _lookup(module: Any, ctx: RequestContext, wanted: Any, auto_create: bool) ->
         topic = image.topic_by_id(topic_id) if topic_id not in (None, ZERO_UUID) else None
         if topic is None:
             return _error(module, ErrorCode.unknown_topic_id, None, topic_id or ZERO_UUID)
+        if not ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, topic.name):
+            return _error(module, ErrorCode.topic_authorization_failed, None, topic_id)
         return _describe(module, topic)
+    if not ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, name):
+        return _error(module, ErrorCode.topic_authorization_failed, name, ZERO_UUID)
     topic = image.topic(name)
     if topic is not None:
         return _describe(module, topic)
     config = ctx.services.config
-    if not (auto_create and config.auto_create_topics_enable):
+    may_create = ctx.allowed_on_cluster(AclOperation.CREATE) or ctx.allowed(
+        AclOperation.CREATE, ResourceType.TOPIC, name
+    )
+    if not (auto_create and config.auto_create_topics_enable and may_create):
         return _error(module, ErrorCode.unknown_topic_or_partition, name, ZERO_UUID)
     try:
         ctx.services.controller.create_topic(NewTopic(name=name))

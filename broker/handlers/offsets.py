@@ -12,6 +12,8 @@ from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, response_module
 from strom.broker.log.errors import LogError
 from strom.broker.replication.errors import ReplicaError
+from strom.broker.security.acls import AclOperation, ResourceType
+from strom.broker.security.errors import TopicAuthorizationError
 from strom.broker.topic_partition import TopicPartition
 
 LIST_OFFSETS_KEY = 2
@@ -31,6 +33,8 @@ async def handle_list_offsets(request: Any, ctx: RequestContext) -> Any:
             found = None
             if tp in duplicates:
                 error = ErrorCode.invalid_request
+            elif not ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, topic.name):
+                error = ErrorCode.topic_authorization_failed
             else:
                 try:
                     found = replicas.partition(tp).offset_for_timestamp(
@@ -65,10 +69,12 @@ async def handle_offset_for_leader_epoch(request: Any, ctx: RequestContext) -> A
             tp = TopicPartition(topic.topic, wanted.partition)
             error, epoch, end_offset = ErrorCode.none, -1, -1
             try:
+                if not ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, topic.topic):
+                    raise TopicAuthorizationError(topic.topic)
                 epoch, end_offset = replicas.partition(tp).end_offset_for_epoch(
                     wanted.leader_epoch, getattr(wanted, "current_leader_epoch", -1)
                 )
-            except (ReplicaError, LogError) as failure:
+            except (ReplicaError, LogError, TopicAuthorizationError) as failure:
                 error = error_code_for(failure)
             partitions.append(
                 make(

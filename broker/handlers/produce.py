@@ -20,6 +20,7 @@ from strom.broker.handlers.response_builder import (
 )
 from strom.broker.log.partition_log import AppendResult
 from strom.broker.log.record_batch import ATTRIBUTES, HEADER_SIZE
+from strom.broker.security.acls import AclOperation, ResourceType
 from strom.broker.topic_partition import TopicPartition
 
 API_KEY = 0
@@ -35,7 +36,9 @@ async def handle_produce(request: Any, ctx: RequestContext) -> Any | None:
         for partition in topic.partition_data:
             tp = TopicPartition(topic.name, partition.index)
             records = partition.records
-            if acks not in (-1, 0, 1):
+            if not ctx.allowed(AclOperation.WRITE, ResourceType.TOPIC, topic.name):
+                refused[tp] = (ErrorCode.topic_authorization_failed, "Topic authorization failed.")
+            elif acks not in (-1, 0, 1):
                 refused[tp] = (ErrorCode.invalid_required_acks, f"acks={acks} is not -1, 0 or 1")
             elif request.transactional_id is not None or _is_transactional(records):
                 refused[tp] = (

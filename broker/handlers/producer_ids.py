@@ -13,17 +13,29 @@ from kio.schema.errors import ErrorCode
 
 from strom.broker.handlers.context import RequestContext
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, response_module
+from strom.broker.security.acls import AclOperation, ResourceType
 
 API_KEY = 22
 
 
 async def handle_init_producer_id(request: Any, ctx: RequestContext) -> Any:
     module = response_module(API_KEY, ctx.api_version)
-    if request.transactional_id is not None:
+    # Idempotence needs IDEMPOTENT_WRITE on the cluster or WRITE on any topic (KIP-679).
+    may_write = ctx.allowed_on_cluster(AclOperation.IDEMPOTENT_WRITE) or (
+        ctx.services.authorizer.authorize_any(
+            ctx.connection.principal,
+            ctx.connection.client_host,
+            AclOperation.WRITE,
+            ResourceType.TOPIC,
+        )
+    )
+    if request.transactional_id is not None or not may_write:
         return make(
             module.InitProducerIdResponse,
             throttle_time=NO_THROTTLE,
-            error_code=ErrorCode.invalid_request,
+            error_code=ErrorCode.invalid_request
+            if may_write
+            else ErrorCode.cluster_authorization_failed,
             producer_id=-1,
             producer_epoch=-1,
         )

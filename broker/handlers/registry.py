@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from strom.broker.handlers.acls import handle_create_acls, handle_delete_acls, handle_describe_acls
 from strom.broker.handlers.api_versions import handle_api_versions
 from strom.broker.handlers.cluster import handle_describe_cluster
 from strom.broker.handlers.configs import (
@@ -100,6 +101,9 @@ APIS: tuple[ApiSpec, ...] = (
     ApiSpec(42, "DeleteGroups", 0, 2, handle_delete_groups),
     ApiSpec(47, "OffsetDelete", 0, 0, handle_offset_delete),
     ApiSpec(17, "SaslHandshake", 1, 1, handle_sasl_handshake),
+    ApiSpec(29, "DescribeAcls", 1, 3, handle_describe_acls),
+    ApiSpec(30, "CreateAcls", 1, 3, handle_create_acls),
+    ApiSpec(31, "DeleteAcls", 1, 3, handle_delete_acls),
     ApiSpec(36, "SaslAuthenticate", 0, 2, handle_sasl_authenticate),
     ApiSpec(50, "DescribeUserScramCredentials", 0, 0, handle_describe_user_scram_credentials),
     ApiSpec(51, "AlterUserScramCredentials", 0, 0, handle_alter_user_scram_credentials),

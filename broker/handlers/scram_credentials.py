@@ -10,6 +10,7 @@ from strom.broker.controller.controller import ScramUpsertion
 from strom.broker.handlers.context import RequestContext
 from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, response_module
+from strom.broker.security.acls import AclOperation
 from strom.broker.security.scram import MECHANISM_IDS, MECHANISM_NAMES
 
 DESCRIBE_KEY = 50
@@ -18,6 +19,21 @@ ALTER_KEY = 51
 
 async def handle_alter_user_scram_credentials(request: Any, ctx: RequestContext) -> Any:
     module = response_module(ALTER_KEY, ctx.api_version)
+    if not ctx.allowed_on_cluster(AclOperation.ALTER):
+        users = [u.name for u in request.upsertions] + [d.name for d in request.deletions]
+        return make(
+            module.AlterUserScramCredentialsResponse,
+            throttle_time=NO_THROTTLE,
+            results=tuple(
+                make(
+                    module.AlterUserScramCredentialsResult,
+                    user=user,
+                    error_code=ErrorCode.cluster_authorization_failed,
+                    error_message="Cluster authorization failed.",
+                )
+                for user in dict.fromkeys(users)
+            ),
+        )
     upsertions = [
         ScramUpsertion(
             name=u.name,
@@ -50,6 +66,14 @@ async def handle_alter_user_scram_credentials(request: Any, ctx: RequestContext)
 
 async def handle_describe_user_scram_credentials(request: Any, ctx: RequestContext) -> Any:
     module = response_module(DESCRIBE_KEY, ctx.api_version)
+    if not ctx.allowed_on_cluster(AclOperation.DESCRIBE):
+        return make(
+            module.DescribeUserScramCredentialsResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=ErrorCode.cluster_authorization_failed,
+            error_message="Cluster authorization failed.",
+            results=(),
+        )
     credentials = ctx.services.image.scram_credentials
     by_user: dict[str, list[Any]] = {}
     for (user, mechanism), record in sorted(credentials.items()):

@@ -14,6 +14,7 @@ from strom.broker.handlers.context import RequestContext
 from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, response_module
 from strom.broker.kafka_uuid import ZERO_UUID
+from strom.broker.security.acls import AclOperation, ResourceType
 
 CREATE_TOPICS_KEY = 19
 DELETE_TOPICS_KEY = 20
@@ -34,6 +35,19 @@ async def handle_create_topics(request: Any, ctx: RequestContext) -> Any:
                     topic.name,
                     ErrorCode.invalid_request,
                     "Create topics request from client contains multiple entries for the topic",
+                )
+            )
+            continue
+        if not (
+            ctx.allowed_on_cluster(AclOperation.CREATE)
+            or ctx.allowed(AclOperation.CREATE, ResourceType.TOPIC, topic.name)
+        ):
+            results.append(
+                _create_error(
+                    module,
+                    topic.name,
+                    ErrorCode.topic_authorization_failed,
+                    "Authorization failed.",
                 )
             )
             continue
@@ -66,6 +80,19 @@ async def handle_delete_topics(request: Any, ctx: RequestContext) -> Any:
     results = []
     for name, topic_id in wanted:
         by_id = topic_id not in (None, ZERO_UUID)
+        known = ctx.services.image.topic_by_id(topic_id) if by_id else None
+        target = known.name if known is not None else name
+        if target is not None and not ctx.allowed(AclOperation.DELETE, ResourceType.TOPIC, target):
+            results.append(
+                make(
+                    module.DeletableTopicResult,
+                    name=name,
+                    topic_id=topic_id or ZERO_UUID,
+                    error_code=ErrorCode.topic_authorization_failed,
+                    error_message="Authorization failed.",
+                )
+            )
+            continue
         try:
             topic = controller.delete_topic(
                 name=None if by_id else name, topic_id=topic_id if by_id else None
@@ -94,6 +121,8 @@ async def handle_create_partitions(request: Any, ctx: RequestContext) -> Any:
         error, message = ErrorCode.none, None
         if counts[topic.name] > 1:
             error, message = ErrorCode.invalid_request, "Duplicate topic in request."
+        elif not ctx.allowed(AclOperation.ALTER, ResourceType.TOPIC, topic.name):
+            error, message = ErrorCode.topic_authorization_failed, "Authorization failed."
         else:
             assignments = (
                 [list(a.broker_ids) for a in topic.assignments]

@@ -29,3 +29,23 @@ class ResourceNotFoundError(SecurityError):
 
 class DuplicateResourceError(SecurityError):
     """The same user and mechanism appear twice in one request."""
+
+
+class InvalidAclError(SecurityError):
+    """An ACL binding or filter CreateAcls/DeleteAcls cannot use (INVALID_REQUEST)."""
+
+
+class AuthorizationError(SecurityError):
+    """Base of TOPIC/GROUP/CLUSTER/TRANSACTIONAL_ID_AUTHORIZATION_FAILED."""
+
+
+class TopicAuthorizationError(AuthorizationError):
+    pass
+
+
+class GroupAuthorizationError(AuthorizationError):
+    pass
+
+
+class ClusterAuthorizationError(AuthorizationError):
+    pass
