@@ -27,6 +27,7 @@ from strom.broker.quorum.metadata_log import MetadataLog
 from strom.broker.replication.replica_manager import ReplicaManager
 from strom.broker.security.acl_records import acl_bindings
 from strom.broker.security.authorizer import Authorizer, AuthorizerSettings
+from strom.broker.security.quotas import ClientQuotaManager
 from strom.broker.security.sasl import SaslAuthenticator, SaslSettings
 from strom.broker.security.scram import ScramCredential
 from strom.broker.security.tls import principal_from_certificate, server_context
@@ -110,6 +111,7 @@ class BrokerServer:
                 ),
                 lambda: acl_bindings(image),
             ),
+            quotas=ClientQuotaManager(self._clock, lambda: image.client_quotas),
             brokers=self._brokers_on,
         )
         router = RequestRouter(services)

@@ -30,6 +30,7 @@ from strom.broker.controller.topic_names import collision_key, validate_topic_na
 from strom.broker.kafka_uuid import random_kafka_uuid
 from strom.broker.metadata.image import MetadataChange, MetadataImage, TopicImage
 from strom.broker.metadata.records import (
+    ClientQuotaRecord,
     ConfigRecord,
     MetadataRecord,
     PartitionRecord,
@@ -50,6 +51,15 @@ from strom.broker.security.errors import (
     SecurityError,
     UnacceptableCredentialError,
     UnsupportedSaslMechanismError,
+)
+from strom.broker.security.quotas import (
+    CLIENT_ID,
+    CLIENT_KEYS,
+    CONNECTION_CREATION_RATE,
+    IP,
+    USER,
+    Entity,
+    canonical_entity,
 )
 from strom.broker.security.scram import (
     MAX_ITERATIONS,
@@ -284,6 +294,33 @@ class Controller:
             self._commit([RemoveAccessControlEntryRecord(acl_id) for acl_id in doomed])
         return matched
 
+    # -- client quotas -------------------------------------------------------------------
+
+    def alter_client_quotas(
+        self,
+        entries: Sequence[tuple[Entity, Sequence[tuple[str, float, bool]]]],
+        validate_only: bool = False,
+    ) -> list[Exception | None]:
+        """AlterClientQuotas: each entry's operations (key, value, remove) apply together."""
+        outcomes: list[Exception | None] = []
+        records: list[MetadataRecord] = []
+        for entity, operations in entries:
+            try:
+                canonical = _validate_quota_entity(entity)
+                changes = [
+                    ClientQuotaRecord(canonical, key, None if remove else float(value))
+                    for key, value, remove in operations
+                    if _validate_quota_op(canonical, key, value, remove)
+                ]
+            except InvalidRequestError as error:
+                outcomes.append(error)
+                continue
+            records += changes
+            outcomes.append(None)
+        if records and not validate_only:
+            self._commit(records)
+        return outcomes
+
     # -- SCRAM credentials ---------------------------------------------------------------
 
     def alter_scram_credentials(
@@ -477,3 +514,23 @@ def _apply_operation(
     else:
         raise InvalidRequestError(f"Unknown config operation {operation}")
     return result
+
+
+def _validate_quota_entity(entity: Entity) -> Entity:
+    types = [entity_type for entity_type, _ in entity]
+    if not types or len(set(types)) != len(types):
+        raise InvalidRequestError("A quota entity names each entity type at most once")
+    if any(t not in (USER, CLIENT_ID, IP) for t in types):
+        raise InvalidRequestError(f"Unknown quota entity type in {types}")
+    if IP in types and len(types) > 1:
+        raise InvalidRequestError("An ip quota entity cannot be combined with other types")
+    return canonical_entity(entity)
+
+
+def _validate_quota_op(entity: Entity, key: str, value: float, remove: bool) -> bool:
+    allowed = (CONNECTION_CREATION_RATE,) if entity[0][0] == IP else CLIENT_KEYS
+    if key not in allowed:
+        raise InvalidRequestError(f"Invalid quota key {key} for entity {list(entity)}")
+    if not remove and not value > 0:
+        raise InvalidRequestError(f"Quota {key} must be positive, got {value}")
+    return True

@@ -17,6 +17,7 @@ from strom.broker.protocol.connection import ConnectionContext
 from strom.broker.replication.replica_manager import ReplicaManager
 from strom.broker.security.acls import CLUSTER_NAME, AclOperation, ResourceType
 from strom.broker.security.authorizer import Authorizer
+from strom.broker.security.quotas import ClientQuotaManager
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class BrokerServices:
     group_coordinator: GroupCoordinator
     clock: Clock
     authorizer: Authorizer
+    quotas: ClientQuotaManager
     brokers: Callable[[str], list[BrokerEndpoint]]
     """Live brokers as advertised on the named listener."""
 

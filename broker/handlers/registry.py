@@ -16,6 +16,10 @@ from typing import Any
 
 from strom.broker.handlers.acls import handle_create_acls, handle_delete_acls, handle_describe_acls
 from strom.broker.handlers.api_versions import handle_api_versions
+from strom.broker.handlers.client_quotas import (
+    handle_alter_client_quotas,
+    handle_describe_client_quotas,
+)
 from strom.broker.handlers.cluster import handle_describe_cluster
 from strom.broker.handlers.configs import (
     handle_alter_configs,
@@ -50,6 +54,7 @@ from strom.broker.handlers.scram_credentials import (
     handle_alter_user_scram_credentials,
     handle_describe_user_scram_credentials,
 )
+from strom.broker.handlers.throttling import throttle
 from strom.broker.handlers.topics import (
     handle_create_partitions,
     handle_create_topics,
@@ -100,6 +105,8 @@ APIS: tuple[ApiSpec, ...] = (
     ApiSpec(16, "ListGroups", 0, 5, handle_list_groups),
     ApiSpec(42, "DeleteGroups", 0, 2, handle_delete_groups),
     ApiSpec(47, "OffsetDelete", 0, 0, handle_offset_delete),
+    ApiSpec(48, "DescribeClientQuotas", 0, 1, handle_describe_client_quotas),
+    ApiSpec(49, "AlterClientQuotas", 0, 1, handle_alter_client_quotas),
     ApiSpec(17, "SaslHandshake", 1, 1, handle_sasl_handshake),
     ApiSpec(29, "DescribeAcls", 1, 3, handle_describe_acls),
     ApiSpec(30, "CreateAcls", 1, 3, handle_create_acls),
@@ -141,11 +148,10 @@ class RequestRouter:
         )
         started = time.perf_counter()
         response = await spec.handle(request.body, context)
+        elapsed_s = time.perf_counter() - started
         error_code = int(getattr(response, "error_code", 0) or 0)
-        self._services.metrics.record_request(
-            spec.name, request.api_version, time.perf_counter() - started, error_code
-        )
-        return response
+        self._services.metrics.record_request(spec.name, request.api_version, elapsed_s, error_code)
+        return await throttle(request.body, response, context, elapsed_s)
 
 
 def _advertised_range(spec: ApiSpec) -> tuple[int, int]:

@@ -81,6 +81,12 @@ class BrokerMetrics:
             ["topic"],
             registry=self.registry,
         )
+        self._throttle = Counter(
+            "kafka_server_quota_throttle_time_ms",
+            "Milliseconds responses were held back because a client quota was exceeded.",
+            ["api_key"],
+            registry=self.registry,
+        )
         self._partition_logs = _PartitionLogCollector()
         self.registry.register(self._partition_logs)
 
@@ -99,6 +105,9 @@ class BrokerMetrics:
 
     def record_fetch(self, topic: str, bytes_out: int) -> None:
         self._bytes_out.labels(topic=topic).inc(bytes_out)
+
+    def record_throttle(self, api_key: int, throttle_ms: int) -> None:
+        self._throttle.labels(api_key=str(api_key)).inc(throttle_ms)
 
     def set_partition_source(self, source: PartitionSource) -> None:
         """Install the callable read at every scrape for per-partition log gauges."""

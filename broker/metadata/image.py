@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from strom.broker.metadata.records import (
     AccessControlEntryRecord,
+    ClientQuotaRecord,
     ConfigRecord,
     MetadataRecord,
     PartitionRecord,
@@ -62,6 +63,8 @@ class MetadataImage:
         # (user, mechanism) → credential; ACL id → binding. Both as committed records.
         self.scram_credentials: dict[tuple[str, str], UserScramCredentialRecord] = {}
         self.acls: dict[str, AccessControlEntryRecord] = {}
+        # entity ((type, name or None for <default>), ...) → quota key → value
+        self.client_quotas: dict[tuple[tuple[str, str | None], ...], dict[str, float]] = {}
 
     def topic(self, name: str) -> TopicImage | None:
         return self.topics_by_name.get(name)
@@ -109,6 +112,14 @@ class MetadataImage:
                 self.acls[acl_id] = record
             case RemoveAccessControlEntryRecord(id=acl_id):
                 self.acls.pop(acl_id, None)
+            case ClientQuotaRecord(entity=entity, key=key, value=value):
+                values = self.client_quotas.setdefault(entity, {})
+                if value is None:
+                    values.pop(key, None)
+                    if not values:
+                        del self.client_quotas[entity]
+                else:
+                    values[key] = value
         return MetadataChange(record, topic)
 
     def _apply_config(self, record: ConfigRecord) -> TopicImage | None:

@@ -100,6 +100,17 @@ class RemoveAccessControlEntryRecord:
     id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ClientQuotaRecord:
+    """Set (value) or remove (value None) one quota of a client entity: entity is a tuple
+    of (type, name) pairs, name None standing for the `<default>` entity."""
+
+    type_name: ClassVar[str] = "ClientQuotaRecord"
+    entity: tuple[tuple[str, str | None], ...]
+    key: str
+    value: float | None
+
+
 MetadataRecord = (
     TopicRecord
     | PartitionRecord
@@ -110,6 +121,7 @@ MetadataRecord = (
     | RemoveUserScramCredentialRecord
     | AccessControlEntryRecord
     | RemoveAccessControlEntryRecord
+    | ClientQuotaRecord
 )
 
 _TYPES: dict[str, type[Any]] = {
@@ -124,6 +136,7 @@ _TYPES: dict[str, type[Any]] = {
         RemoveUserScramCredentialRecord,
         AccessControlEntryRecord,
         RemoveAccessControlEntryRecord,
+        ClientQuotaRecord,
     )
 }
 
@@ -153,7 +166,7 @@ def decode_record(raw: bytes) -> MetadataRecord:
             if field.name == "topic_id":
                 value = uuid.UUID(value)
             elif isinstance(value, list):
-                value = tuple(value)
+                value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
             values[field.name] = value
         record: MetadataRecord = cls(**values)
         return record

@@ -15,6 +15,7 @@ from strom.broker.security.acls import (
     AclBinding,
     AclOperation,
     AclPermissionType,
+    PatternType,
     ResourceType,
 )
 
@@ -71,25 +72,41 @@ class Authorizer:
     def authorize_any(
         self, principal: str, host: str, operation: AclOperation, resource_type: ResourceType
     ) -> bool:
-        """Whether any resource of the type allows the operation (Kafka's
-        authorizeByResourceType, used for idempotent producers)."""
-        if not self._settings.enabled or principal in self._settings.super_users:
+        """Whether some resource of the type allows the operation: Kafka's default
+        authorizeByResourceType, used for idempotent producers. An ALLOW counts unless a
+        DENY on the same literal name, or on a prefix of its name, dominates it."""
+        # Kafka first authorizes a made-up name, so super users and allow.everyone pass.
+        if self.authorize(principal, host, operation, resource_type, _ANY_RESOURCE_PROBE):
             return True
         allowed = {operation, AclOperation.ALL}
-        applicable = [
-            b
-            for b in self._bindings()
-            if b.resource_type == resource_type
-            and b.principal in (principal, WILDCARD_PRINCIPAL)
-            and b.host in (host, WILDCARD)
-        ]
-        denied_everywhere = any(
-            b.permission_type == AclPermissionType.DENY
-            and b.operation in allowed
-            and b.resource_name == WILDCARD
-            for b in applicable
+        denied_literals: set[str] = set()
+        denied_prefixes: set[str] = set()
+        allows: list[AclBinding] = []
+        for b in self._bindings():
+            if not (
+                b.resource_type == resource_type
+                and b.principal in (principal, WILDCARD_PRINCIPAL)
+                and b.host in (host, WILDCARD)
+                and b.operation in allowed
+            ):
+                continue
+            if b.permission_type == AclPermissionType.ALLOW:
+                allows.append(b)
+            elif b.pattern_type == PatternType.PREFIXED:
+                denied_prefixes.add(b.resource_name)
+            elif b.resource_name == WILDCARD:
+                return False
+            else:
+                denied_literals.add(b.resource_name)
+        if any(
+            b.pattern_type == PatternType.LITERAL and b.resource_name == WILDCARD for b in allows
+        ):
+            return True
+        return any(
+            not (b.pattern_type == PatternType.LITERAL and b.resource_name in denied_literals)
+            and not any(b.resource_name.startswith(prefix) for prefix in denied_prefixes)
+            for b in allows
         )
-        return not denied_everywhere and any(
-            b.permission_type == AclPermissionType.ALLOW and b.operation in allowed
-            for b in applicable
-        )
+
+
+_ANY_RESOURCE_PROBE = "hardcode"
