@@ -22,6 +22,7 @@ from strom.broker.log.manager import LogManager, LogManagerSettings
 from strom.broker.log.meta_properties import ensure_formatted
 from strom.broker.metadata.image import MetadataImage
 from strom.broker.protocol.connection import ConnectionLimits
+from strom.broker.protocol.connection_quotas import ConnectionQuotas
 from strom.broker.protocol.listener import KafkaListener, ListenerSecurity
 from strom.broker.quorum.metadata_log import MetadataLog
 from strom.broker.replication.replica_manager import ReplicaManager
@@ -118,6 +119,9 @@ class BrokerServer:
         limits = ConnectionLimits(
             max_request_bytes=config.socket_request_max_bytes, idle_timeout_s=_IDLE_TIMEOUT_S
         )
+        connection_quotas = ConnectionQuotas(
+            int(config.values["max.connections"]), int(config.values["max.connections.per.ip"])
+        )
         for endpoint in config.listeners:
             listener = KafkaListener(
                 endpoint.listener_name,
@@ -126,6 +130,7 @@ class BrokerServer:
                 router,
                 limits,
                 self._listener_security(endpoint.security_protocol, image),
+                connection_quotas,
             )
             await listener.start()
             self.listeners.append(listener)

@@ -281,6 +281,20 @@ BROKER_KEYS: tuple[ConfigKey, ...] = (
         "SCRAM credentials in cluster metadata also log in with PLAIN.",
     ),
     ConfigKey(
+        "max.connections",
+        INT,
+        2**31 - 1,
+        "Connections the broker accepts across all listeners; more are closed at once.",
+        at_least(0),
+    ),
+    ConfigKey(
+        "max.connections.per.ip",
+        INT,
+        2**31 - 1,
+        "Connections the broker accepts from one IP address.",
+        at_least(0),
+    ),
+    ConfigKey(
         "connection.failed.authentication.delay.ms",
         INT,
         100,

@@ -18,6 +18,7 @@ from strom.broker.protocol.connection import (
     ConnectionLimits,
     Dispatcher,
 )
+from strom.broker.protocol.connection_quotas import ConnectionQuotas
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,10 @@ class KafkaListener:
         dispatcher: Dispatcher,
         limits: ConnectionLimits,
         security: ListenerSecurity | None = None,
+        connection_quotas: ConnectionQuotas | None = None,
     ) -> None:
         self.name = name
+        self._quotas = connection_quotas or ConnectionQuotas(2**31 - 1, 2**31 - 1)
         self._security = security or ListenerSecurity()
         self.host = host
         self.port = port
@@ -94,6 +97,18 @@ class KafkaListener:
                 )
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        ip = (writer.get_extra_info("peername") or ("?",))[0]
+        refusal = self._quotas.try_open(ip)
+        if refusal is not None:
+            log.info("refusing a connection from %s on %s: %s", ip, self.name, refusal)
+            writer.close()
+            return
+        try:
+            await self._serve(reader, writer)
+        finally:
+            self._quotas.close(ip)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):

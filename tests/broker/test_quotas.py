@@ -3,9 +3,11 @@ producer over its byte rate slowed down (not failed) while another is not."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -153,3 +155,30 @@ def test_a_producer_over_its_byte_rate_is_slowed_and_a_neighbour_is_not(
     assert results["slow"] <= 1.3 * MB, results
     assert results["fast"] >= 3 * MB, results  # the neighbour is not held to the quota
     print(f"quota test: slow {results['slow'] / MB:.2f} MB/s, fast {results['fast'] / MB:.2f} MB/s")
+
+
+def test_connections_over_the_per_ip_limit_are_closed(tmp_path: Path) -> None:
+    with running_broker(tmp_path, {"max.connections.per.ip": "3"}) as limited:
+        host, port = "127.0.0.1", limited.port
+        kept = [socket.create_connection((host, port), timeout=5) for _ in range(3)]
+        try:
+            extra = socket.create_connection((host, port), timeout=5)
+            extra.settimeout(5)
+            assert extra.recv(1) == b""  # closed by the broker
+            extra.close()
+        finally:
+            for sock in kept:
+                sock.close()
+        # Closed connections free their slots.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with socket.create_connection((host, port), timeout=5) as again:
+                again.settimeout(0.2)
+                try:
+                    if again.recv(1) == b"":
+                        continue
+                except TimeoutError:
+                    break
+        else:
+            pytest.fail("a slot never came free")
+        assert "max.connections.per.ip (3) reached" in limited.log_text()
