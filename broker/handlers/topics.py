@@ -15,6 +15,7 @@ from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, response_module
 from strom.broker.kafka_uuid import ZERO_UUID
 from strom.broker.security.acls import AclOperation, ResourceType
+from strom.broker.security.quotas import CONTROLLER_MUTATION_RATE
 
 CREATE_TOPICS_KEY = 19
 DELETE_TOPICS_KEY = 20
@@ -48,6 +49,19 @@ async def handle_create_topics(request: Any, ctx: RequestContext) -> Any:
                     topic.name,
                     ErrorCode.topic_authorization_failed,
                     "Authorization failed.",
+                )
+            )
+            continue
+        partitions = topic.num_partitions
+        if partitions < 0:
+            partitions = len(topic.assignments) or ctx.services.config.num_partitions
+        if _mutation_refused(ctx, partitions, strict_from_version=6):
+            results.append(
+                _create_error(
+                    module,
+                    topic.name,
+                    ErrorCode.throttling_quota_exceeded,
+                    "The controller mutation quota is exceeded; retry later.",
                 )
             )
             continue
@@ -93,6 +107,20 @@ async def handle_delete_topics(request: Any, ctx: RequestContext) -> Any:
                 )
             )
             continue
+        doomed = ctx.services.image.topic(target) if target is not None else None
+        if doomed is not None and _mutation_refused(
+            ctx, len(doomed.partitions), strict_from_version=5
+        ):
+            results.append(
+                make(
+                    module.DeletableTopicResult,
+                    name=name,
+                    topic_id=topic_id or ZERO_UUID,
+                    error_code=ErrorCode.throttling_quota_exceeded,
+                    error_message="The controller mutation quota is exceeded; retry later.",
+                )
+            )
+            continue
         try:
             topic = controller.delete_topic(
                 name=None if by_id else name, topic_id=topic_id if by_id else None
@@ -123,6 +151,9 @@ async def handle_create_partitions(request: Any, ctx: RequestContext) -> Any:
             error, message = ErrorCode.invalid_request, "Duplicate topic in request."
         elif not ctx.allowed(AclOperation.ALTER, ResourceType.TOPIC, topic.name):
             error, message = ErrorCode.topic_authorization_failed, "Authorization failed."
+        elif _mutation_refused(ctx, _added_partitions(ctx, topic), strict_from_version=3):
+            error = ErrorCode.throttling_quota_exceeded
+            message = "The controller mutation quota is exceeded; retry later."
         else:
             assignments = (
                 [list(a.broker_ids) for a in topic.assignments]
@@ -182,3 +213,19 @@ def _create_error(module: Any, name: str, code: ErrorCode, message: str) -> Any:
         replication_factor=-1,
         configs=None,
     )
+
+
+def _mutation_refused(ctx: RequestContext, partitions: int, strict_from_version: int) -> bool:
+    """controller_mutation_rate (KIP-599): versions that know THROTTLING_QUOTA_EXCEEDED
+    are refused once the client is over quota; older ones are only throttled."""
+    quotas = ctx.services.quotas
+    principal, client_id = ctx.connection.principal, ctx.client_id or ""
+    if ctx.api_version >= strict_from_version:
+        return quotas.try_spend(CONTROLLER_MUTATION_RATE, principal, client_id, partitions) > 0
+    quotas.record(CONTROLLER_MUTATION_RATE, principal, client_id, partitions)
+    return False
+
+
+def _added_partitions(ctx: RequestContext, topic: Any) -> int:
+    existing = ctx.services.image.topic(topic.name)
+    return max(0, topic.count - (len(existing.partitions) if existing else 0))

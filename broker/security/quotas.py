@@ -78,26 +78,50 @@ class ClientQuotaManager:
     def record(self, key: str, principal: str, client_id: str, amount: float) -> int:
         """Charge `amount` (bytes, or request time in percent-seconds) and return the
         throttle in milliseconds (0 when within quota)."""
+        found = self._bucket(key, principal, client_id)
+        if found is None:
+            return 0
+        bucket, rate = found
+        bucket.tokens -= amount
+        return _throttle_ms(bucket, rate)
+
+    def try_spend(self, key: str, principal: str, client_id: str, amount: float) -> int:
+        """KIP-599's strict mode for controller mutations: while the client is within quota
+        the mutation is charged and allowed (0); once over it, refused with the throttle
+        in milliseconds until the quota recovers."""
+        found = self._bucket(key, principal, client_id)
+        if found is None:
+            return 0
+        bucket, rate = found
+        if bucket.tokens < 0:
+            return _throttle_ms(bucket, rate)
+        bucket.tokens -= amount
+        return 0
+
+    def _bucket(self, key: str, principal: str, client_id: str) -> tuple[_Bucket, float] | None:
         user = user_of(principal)
         found = resolve(self.quotas(), user, client_id, key)
         if found is None:
-            return 0
+            return None
         entity, rate = found
-        if rate <= 0:
-            return MAX_THROTTLE_MS
         # A quota on a default entity applies to each user/client separately, as in Kafka.
         bucket_key = (key, entity, user, client_id)
         now = self.clock.monotonic()
         bucket = self._buckets.get(bucket_key)
-        capacity = rate * _BURST_S
+        capacity = max(rate, 0.0) * _BURST_S
         if bucket is None:
             bucket = self._buckets[bucket_key] = _Bucket(capacity, now)
-        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated_s) * rate)
+        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated_s) * max(rate, 0.0))
         bucket.updated_s = now
-        bucket.tokens -= amount
-        if bucket.tokens >= 0:
-            return 0
-        return min(MAX_THROTTLE_MS, int(-bucket.tokens / rate * 1000))
+        return bucket, rate
+
+
+def _throttle_ms(bucket: _Bucket, rate: float) -> int:
+    if bucket.tokens >= 0:
+        return 0
+    if rate <= 0:
+        return MAX_THROTTLE_MS
+    return min(MAX_THROTTLE_MS, int(-bucket.tokens / rate * 1000))
 
 
 def _canonical(entity: Entity) -> Entity:

@@ -3,6 +3,7 @@ producer over its byte rate slowed down (not failed) while another is not."""
 
 from __future__ import annotations
 
+import datetime
 import socket
 import threading
 import time
@@ -13,13 +14,14 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from kio.schema.alter_client_quotas.v1.request import EntityData, EntryData, OpData
+from kio.schema.create_topics.v7.request import CreatableTopic
 from kio.schema.describe_client_quotas.v1.request import ComponentData
 from kio.schema.errors import ErrorCode
 
 from tests.support.broker import BrokerProcess, running_broker
 from tests.support.kafka_wire import KafkaWireClient
 
-DESCRIBE, ALTER = 48, 49
+DESCRIBE, ALTER, CREATE_TOPICS = 48, 49, 19
 MB = 1_000_000
 RUN_S = 10.0
 
@@ -182,3 +184,42 @@ def test_connections_over_the_per_ip_limit_are_closed(tmp_path: Path) -> None:
         else:
             pytest.fail("a slot never came free")
         assert "max.connections.per.ip (3) reached" in limited.log_text()
+
+
+def test_controller_mutations_over_quota_are_refused_with_throttling_quota_exceeded(
+    broker: BrokerProcess,
+) -> None:
+    with KafkaWireClient(broker.bootstrap) as client:
+        assert (
+            _alter(
+                client, (("client-id", "strom-tests"),), [("controller_mutation_rate", 2.0, False)]
+            )
+            == ErrorCode.none
+        )
+        codes = []
+        for index in range(3):
+            response = client.request(
+                CREATE_TOPICS,
+                7,
+                topics=(
+                    CreatableTopic(
+                        name=f"mutations-{index}",
+                        num_partitions=3,
+                        replication_factor=1,
+                        assignments=(),
+                        configs=(),
+                    ),
+                ),
+                timeout=datetime.timedelta(seconds=5),
+                validate_only=False,
+            )
+            codes.append(response.topics[0].error_code)
+        # The first create may spend past the quota; the next ones wait for it to recover.
+        assert codes[0] == ErrorCode.none
+        assert ErrorCode.throttling_quota_exceeded in codes[1:]
+        assert (
+            _alter(
+                client, (("client-id", "strom-tests"),), [("controller_mutation_rate", 0.0, True)]
+            )
+            == ErrorCode.none
+        )
