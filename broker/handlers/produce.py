@@ -38,6 +38,11 @@ async def handle_produce(request: Any, ctx: RequestContext) -> Any | None:
             records = partition.records
             if not ctx.allowed(AclOperation.WRITE, ResourceType.TOPIC, topic.name):
                 refused[tp] = (ErrorCode.topic_authorization_failed, "Topic authorization failed.")
+            elif _is_internal(ctx, topic.name):
+                refused[tp] = (
+                    ErrorCode.invalid_topic_exception,
+                    f"Cannot append to internal topic {topic.name}",
+                )
             elif acks not in (-1, 0, 1):
                 refused[tp] = (ErrorCode.invalid_required_acks, f"acks={acks} is not -1, 0 or 1")
             elif request.transactional_id is not None or _is_transactional(records):
@@ -103,6 +108,11 @@ def _error(module: Any, tp: TopicPartition, code: ErrorCode, message: str | None
         record_errors=(),
         error_message=message,
     )
+
+
+def _is_internal(ctx: RequestContext, name: str) -> bool:
+    topic = ctx.services.image.topic(name)
+    return topic is not None and topic.is_internal
 
 
 def _is_transactional(records: bytes | None) -> bool:

@@ -22,6 +22,8 @@ from strom.broker.metadata.records import (
     UserScramCredentialRecord,
 )
 
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+
 
 @dataclass(frozen=True, slots=True)
 class PartitionImage:
@@ -42,7 +44,8 @@ class TopicImage:
 
     @property
     def is_internal(self) -> bool:
-        return self.name.startswith("__")
+        """Kafka's internal topics (Metadata's is_internal): not every `__` name is one."""
+        return self.name in INTERNAL_TOPICS
 
 
 @dataclass(frozen=True, slots=True)

@@ -308,3 +308,16 @@ def test_topic_compression_type_recompresses_stored_batches(
     segment = next((shared_broker.data_dir / "logs" / f"{name}-0").glob("*.log"))
     attributes = int.from_bytes(segment.read_bytes()[21:23], "big")
     assert attributes & 0x07 == 1  # gzip, whatever the producer sent
+
+
+def test_clients_cannot_append_to_internal_topics(shared_broker: BrokerProcess) -> None:
+    errors: list[KafkaError] = []
+    producer = Producer({"bootstrap.servers": shared_broker.bootstrap, "retries": 0})
+    producer.produce(
+        "__consumer_offsets", b"forged", partition=0, on_delivery=lambda e, m: errors.append(e)
+    )
+    producer.flush(TIMEOUT_S)
+    assert errors and errors[0] is not None
+    assert errors[0].code() == KafkaError.TOPIC_EXCEPTION
+    admin = AdminClient({"bootstrap.servers": shared_broker.bootstrap})
+    assert admin.list_topics(timeout=TIMEOUT_S).topics["__consumer_offsets"] is not None
