@@ -22,4 +22,7 @@ for folder, package in FOLDERS.items():
     packages.append(package)
     packages += [f"{package}.{sub}" for sub in find_packages(folder)]
 
-setup(packages=packages, package_dir=package_dir)
+# Files other than modules that a package needs at run time.
+package_data = {"strom.controlplane.migrations": ["script.py.mako"]}
+
+setup(packages=packages, package_dir=package_dir, package_data=package_data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from strom.cli.commands import broker
+from strom.cli.commands import broker, controlplane
 
 app = typer.Typer(
     name="strom",
@@ -13,6 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(broker.app, name="broker")
+app.add_typer(controlplane.app, name="controlplane")
 
 
 def main() -> None:

@@ -111,3 +111,20 @@ def test_wheel_installs_into_a_fresh_venv_and_every_module_imports(tmp_path: Pat
         env=env,
     )
     assert console.returncode == 0 and "broker" in console.stdout
+    # The control plane's Alembic scripts (env.py, script.py.mako, versions/) are in the wheel.
+    migrate = subprocess.run(
+        [
+            str(venv / "bin" / "strom"),
+            "controlplane",
+            "migrate",
+            "--database-url",
+            f"sqlite:///{tmp_path / 'controlplane.db'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    assert "strom/controlplane/migrations/script.py.mako" in names

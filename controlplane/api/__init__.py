@@ -1,0 +1,1 @@
+"""The HTTP API: dependencies, the route class, and one router per resource."""

@@ -1,0 +1,1 @@
+"""Service plumbing shared by every route: settings, database, errors, ids, security, metrics."""

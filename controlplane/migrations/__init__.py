@@ -1,0 +1,1 @@
+"""Alembic migrations of the control-plane schema; `runner` applies and checks them."""
