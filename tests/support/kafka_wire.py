@@ -40,29 +40,13 @@ class KafkaWireClient:
 
     def send(self, api_key: int, api_version: int, **body: Any) -> None:
         self._correlation_id += 1
-        request_type = load_request_schema(api_key, api_version)
-        header_type = request_type.__header_schema__
-        buffer = io.BytesIO()
-        entity_writer(header_type)(
-            buffer,
-            header_type(
-                request_api_key=i16(api_key),
-                request_api_version=i16(api_version),
-                correlation_id=i32(self._correlation_id),
-                client_id="strom-tests",
-            ),
-        )
-        entity_writer(request_type)(buffer, make(request_type, **body))
-        frame = buffer.getvalue()
-        self._socket.sendall(_SIZE.pack(len(frame)) + frame)
+        frame = encode_request(api_key, api_version, self._correlation_id, **body)
+        self._socket.sendall(frame)
 
     def receive(self, api_key: int, api_version: int) -> Any:
         (size,) = _SIZE.unpack(self._read_exactly(4))
-        frame = self._read_exactly(size)
-        response_type = load_response_schema(api_key, api_version)
-        header, offset = entity_reader(response_type.__header_schema__)(frame, 0)
-        assert header.correlation_id == self._correlation_id
-        body, _ = entity_reader(response_type)(frame, offset)
+        correlation_id, body = decode_response(self._read_exactly(size), api_key, api_version)
+        assert correlation_id == self._correlation_id
         return body
 
     def _read_exactly(self, count: int) -> bytes:
@@ -73,3 +57,30 @@ class KafkaWireClient:
                 raise ConnectionError("broker closed the connection")
             chunks += chunk
         return bytes(chunks)
+
+
+def encode_request(api_key: int, api_version: int, correlation_id: int, **body: Any) -> bytes:
+    """One request as it goes on the wire: size prefix, header, body."""
+    request_type = load_request_schema(api_key, api_version)
+    header_type = request_type.__header_schema__
+    buffer = io.BytesIO()
+    entity_writer(header_type)(
+        buffer,
+        header_type(
+            request_api_key=i16(api_key),
+            request_api_version=i16(api_version),
+            correlation_id=i32(correlation_id),
+            client_id="strom-tests",
+        ),
+    )
+    entity_writer(request_type)(buffer, make(request_type, **body))
+    frame = buffer.getvalue()
+    return _SIZE.pack(len(frame)) + frame
+
+
+def decode_response(frame: bytes, api_key: int, api_version: int) -> tuple[int, Any]:
+    """A response frame without its size prefix: (correlation id, kio's decoded body)."""
+    response_type = load_response_schema(api_key, api_version)
+    header, offset = entity_reader(response_type.__header_schema__)(frame, 0)
+    body, _ = entity_reader(response_type)(frame, offset)
+    return int(header.correlation_id), body
