@@ -13,8 +13,13 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
     AdminClient,
     NewTopic,
+    ResourcePatternType,
+    ResourceType,
     ScramCredentialInfo,
     ScramMechanism,
     UserScramCredentialDeletion,
@@ -259,3 +264,53 @@ def test_key_that_does_not_match_the_certificate_is_refused(tmp_path: Path) -> N
     )
     assert result.returncode == 2
     assert "client.key" in result.stderr
+
+
+def test_client_certificate_subject_is_the_principal_acls_apply_to(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki", client_cn="writer")
+    ssl_port = free_port()
+    process = BrokerProcess(tmp_path / "broker")
+    process.overrides = {
+        "listeners": f"PLAINTEXT://127.0.0.1:{process.port},SSL://127.0.0.1:{ssl_port}",
+        "ssl.certificate.location": str(pki.server_cert),
+        "ssl.key.location": str(pki.server_key),
+        "ssl.truststore.location": str(pki.ca),
+        "ssl.client.auth": "required",
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": "User:ANONYMOUS",  # the PLAINTEXT listener administers
+    }
+    process.start()
+    try:
+        admin = AdminClient({"bootstrap.servers": process.bootstrap})
+        admin.create_topics([NewTopic("certified", 1, 1)])["certified"].result(TIMEOUT_S)
+        binding = AclBinding(
+            ResourceType.TOPIC,
+            "certified",
+            ResourcePatternType.LITERAL,
+            "User:CN=writer,O=acme",
+            "*",
+            AclOperation.WRITE,
+            AclPermissionType.ALLOW,
+        )
+        for future in admin.create_acls([binding]).values():
+            future.result(TIMEOUT_S)
+        settings = {
+            "bootstrap.servers": f"127.0.0.1:{ssl_port}",
+            "security.protocol": "SSL",
+            "ssl.ca.location": str(pki.ca),
+            "ssl.certificate.location": str(pki.client_cert),
+            "ssl.key.location": str(pki.client_key),
+            "enable.idempotence": False,
+            "retries": 0,
+        }
+        outcomes: dict[str, Any] = {}
+        producer = Producer(settings)
+        for topic in ("certified", "uncertified"):
+            producer.produce(
+                topic, b"x", on_delivery=lambda e, m, t=topic: outcomes.setdefault(t, e)
+            )
+        producer.flush(TIMEOUT_S)
+        assert outcomes["certified"] is None  # ACL for User:CN=writer,O=acme
+        assert outcomes["uncertified"].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    finally:
+        process.stop()
