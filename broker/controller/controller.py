@@ -431,14 +431,14 @@ class Controller:
                     "Both numPartitions or replicationFactor and replicasAssignments were set. "
                     "Both cannot be used at the same time."
                 )
-            partitions = sorted(request.assignments)
-            if partitions != list(range(len(partitions))):
+            numbered = sorted(request.assignments)
+            if numbered != list(range(len(numbered))):
                 raise InvalidReplicaAssignmentError(
                     "Partitions must be numbered consecutively from 0."
                 )
             first = list(request.assignments[0])
             return [
-                self._check_replicas(list(request.assignments[p]), len(first)) for p in partitions
+                self._check_replicas(list(request.assignments[p]), len(first)) for p in numbered
             ]
         partitions = request.num_partitions
         if partitions == -1:

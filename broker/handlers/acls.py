@@ -47,9 +47,11 @@ async def handle_create_acls(request: Any, ctx: RequestContext) -> Any:
             if index in invalid:
                 outcomes.append((ErrorCode.invalid_request, invalid[index]))
                 continue
-            error = next(results)
+            failure = next(results)
             outcomes.append(
-                (ErrorCode.none, None) if error is None else (error_code_for(error), str(error))
+                (ErrorCode.none, None)
+                if failure is None
+                else (error_code_for(failure), str(failure))
             )
     return make(
         module.CreateAclsResponse,

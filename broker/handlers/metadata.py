@@ -71,7 +71,7 @@ def _lookup(module: Any, ctx: RequestContext, wanted: Any, auto_create: bool) ->
         if topic is None:
             return _error(module, ErrorCode.unknown_topic_id, None, topic_id or ZERO_UUID)
         if not ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, topic.name):
-            return _error(module, ErrorCode.topic_authorization_failed, None, topic_id)
+            return _error(module, ErrorCode.topic_authorization_failed, None, topic.topic_id)
         return _describe(module, topic)
     if not ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, name):
         return _error(module, ErrorCode.topic_authorization_failed, name, ZERO_UUID)

@@ -116,8 +116,6 @@ def _is_internal(ctx: RequestContext, name: str) -> bool:
 
 
 def _is_transactional(records: bytes | None) -> bool:
-    return (
-        bool(records)
-        and len(records) >= HEADER_SIZE
-        and bool(records[ATTRIBUTES + 1] & _TRANSACTIONAL_BIT)
-    )
+    if not records or len(records) < HEADER_SIZE:
+        return False
+    return bool(records[ATTRIBUTES + 1] & _TRANSACTIONAL_BIT)
