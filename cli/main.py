@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from strom.cli.commands import broker, controlplane
+from strom.cli.commands import broker, controlplane, operator
 
 app = typer.Typer(
     name="strom",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(broker.app, name="broker")
 app.add_typer(controlplane.app, name="controlplane")
+app.add_typer(operator.app, name="operator")
 
 
 def main() -> None:

@@ -1,1 +1,1 @@
-"""The strom Kubernetes operator (strom.operator); built in its own issue."""
+"""The strom Kubernetes operator: StreamCluster, StreamTopic and StreamUser resources (kopf)."""

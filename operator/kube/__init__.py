@@ -1,0 +1,1 @@
+"""The operator's own door into the Kubernetes API (kopf's client is private to kopf)."""

@@ -1,0 +1,1 @@
+"""StreamCluster: builders (pure), status (pure) and the kopf handlers that apply them."""
