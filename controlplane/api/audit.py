@@ -73,7 +73,11 @@ def _created_id(body: bytes | None) -> str | None:
         document: Any = json.loads(body)
     except ValueError:
         return None
-    object_id = document.get("id") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return None
+    object_id = document.get("id")
+    if document.get("kind") == "Operation":  # a 202: the object is the operation's target
+        object_id = (document.get("spec") or {}).get("target_id")
     return object_id if isinstance(object_id, str) else None
 
 

@@ -51,6 +51,10 @@ def authenticate(runtime: Runtime, session: Session, token: str | None) -> Princ
     key = session.get(ApiKeyRecord, parsed.key_id) if parsed else None
     if parsed is None or key is None or not _secret_matches(runtime, key, parsed.secret):
         raise Unauthenticated("The bearer token is not a valid API key or admin token.")
+    if key.scope != "controlplane":
+        raise Unauthenticated(
+            f"API key {key.id} is a {key.scope} key: use it as SASL credentials on its cluster."
+        )
     phase = key.phase()
     if phase != "ACTIVE":
         raise Unauthenticated(f"API key {key.id} is {phase.lower()}.")

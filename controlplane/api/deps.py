@@ -39,9 +39,10 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """One session per request; objects stay readable after commit for building answers."""
     with Session(runtime.engine, expire_on_commit=False) as session:
+        request.state.session = session  # rolled back by the route class when a write fails
         yield session
 
 

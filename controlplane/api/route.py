@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from strom.controlplane.api.audit import record_mutation
@@ -67,6 +68,11 @@ def _finish(
     request: Request, action: str, status_code: int, code: str | None, body: bytes | None
 ) -> None:
     runtime: Runtime = request.app.state.runtime
+    session: Session | None = getattr(request.state, "session", None)
+    if session is not None and status_code >= 400:
+        # A write that failed after flushing still holds its transaction (and, on SQLite, the
+        # database's write lock), which the audit event below would wait for.
+        session.rollback()
     claim: IdempotencyClaim | None = getattr(request.state, "idempotency", None)
     if claim is not None:
         if body is not None and status_code < 400:

@@ -8,12 +8,14 @@ example `STROM_DATABASE_URL=postgresql+psycopg://...` and `STROM_ADMIN_TOKEN`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATABASE_FILE = "strom.db"
 ADMIN_TOKEN_FILE = "admin-token"
+CLUSTERS_DIR = "clusters"
 
 
 class Settings(BaseSettings):
@@ -51,6 +53,28 @@ class Settings(BaseSettings):
     api_key_hash_memory_kib: int = Field(
         default=64 * 1024, ge=64, description="argon2id memory (KiB) when hashing API key secrets."
     )
+    provisioning_backend: Literal["local"] = Field(
+        default="local",
+        description="Where clusters run: `local` starts broker processes on this machine.",
+    )
+    reconcile_interval_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often the reconciler checks every cluster (API changes wake it at "
+        "once); 0 turns the background reconciler off.",
+    )
+    kafka_admin_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Bound on each Kafka admin request to a cluster."
+    )
+    cluster_key_confirm_timeout_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long creating a cluster key waits for the broker to confirm its "
+        "credential before answering it PENDING (the reconciler confirms it later).",
+    )
+    broker_start_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="How long a local broker may take to start listening."
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -62,3 +86,8 @@ class Settings(BaseSettings):
     @property
     def admin_token_path(self) -> Path:
         return self.data_dir / ADMIN_TOKEN_FILE
+
+    @property
+    def clusters_dir(self) -> Path:
+        """Where the `local` backend keeps each cluster's config, logs and data."""
+        return self.data_dir / CLUSTERS_DIR

@@ -38,6 +38,7 @@ _HTTP_CODES = {
     422: "validation_failed",
     429: "too_many_requests",
     500: "internal_error",
+    502: "bad_gateway",
     503: "unavailable",
 }
 
@@ -120,6 +121,13 @@ class Conflict(Problem):
 class Unprocessable(Problem):
     status = 422
     code = "unprocessable"
+
+
+class BadGateway(Problem):
+    """A cluster answered the control plane with an error it could not handle."""
+
+    status = 502
+    code = "bad_gateway"
 
 
 class Unavailable(Problem):

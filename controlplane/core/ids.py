@@ -23,6 +23,7 @@ class IdPrefix(StrEnum):
     AUDIT_EVENT = "aud"
     OPERATION = "op"
     CLUSTER = "clu"
+    ACL_BINDING = "acl"  # derived from the binding's content, not random (see models.acls)
 
 
 def new_id(prefix: IdPrefix) -> str:

@@ -1,4 +1,8 @@
-"""Fixtures for control-plane tests: the real app on SQLite and on PostgreSQL."""
+"""Fixtures for control-plane tests: the real app on SQLite and on PostgreSQL.
+
+Its clusters are in-memory fakes (`tests.support.fake_clusters`); the tests that start real
+brokers build their own app.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from tests.support.controlplane import (
     postgres_schema,
     postgres_user,
 )
+from tests.support.fake_clusters import FakeClusters
 
 NO_POSTGRES = (
     "no PostgreSQL server answers at 127.0.0.1:5432 (database `test`, user postgres or root, "
@@ -35,9 +40,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    """The real app, started (migrated) on `database_url`."""
-    app = create_app(make_settings(tmp_path / "data", database_url))
+def fake_clusters() -> FakeClusters:
+    return FakeClusters()
+
+
+@pytest.fixture
+def client(database_url: str, tmp_path: Path, fake_clusters: FakeClusters) -> Iterator[TestClient]:
+    """The real app, started (migrated) on `database_url`, with in-memory clusters."""
+    app = create_app(
+        make_settings(tmp_path / "data", database_url),
+        provisioner=fake_clusters.provisioner,
+        kafka_admin_factory=fake_clusters.admin,
+    )
     with TestClient(app) as test_client:
         yield test_client
 
@@ -48,9 +62,13 @@ def api(client: TestClient) -> Api:
 
 
 @pytest.fixture
-def sqlite_client(tmp_path: Path) -> Iterator[TestClient]:
+def sqlite_client(tmp_path: Path, fake_clusters: FakeClusters) -> Iterator[TestClient]:
     """The real app on SQLite, for behaviour that does not depend on the database."""
-    app = create_app(make_settings(tmp_path / "data", None))
+    app = create_app(
+        make_settings(tmp_path / "data", None),
+        provisioner=fake_clusters.provisioner,
+        kafka_admin_factory=fake_clusters.admin,
+    )
     with TestClient(app) as test_client:
         yield test_client
 

@@ -74,7 +74,8 @@ def postgres_schema() -> Iterator[str]:
 
 
 def make_settings(data_dir: Path, database_url: str | None, **overrides: Any) -> Settings:
-    """Settings for a test app: fixed admin token, cheap hashing, migrated on start."""
+    """Settings for a test app: fixed admin token, cheap hashing, migrated on start, and no
+    background reconciler (tests call `Api.reconcile()`)."""
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "database_url": database_url,
@@ -82,6 +83,8 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: Any) ->
         "migrate_on_start": True,
         "api_key_hash_time_cost": 1,
         "api_key_hash_memory_kib": 64,
+        "reconcile_interval_seconds": 0,
+        "cluster_key_confirm_timeout_seconds": 0.2,
         **overrides,
     }
     return Settings(**values)
@@ -136,11 +139,58 @@ class Api:
         body = {"spec": {"service_account_id": service_account_id, **spec}}
         return self._created(f"/api/v1/tenants/{tenant_id}/api-keys", body, headers)
 
-    def tenant_with_key(self, name: str) -> TenantCredentials:
-        tenant = self.create_tenant(name)
+    def tenant_with_key(self, name: str, **limits: int) -> TenantCredentials:
+        tenant = self.create_tenant(name, **limits)
         account = self.create_service_account(tenant["id"], f"{name}-deployer")
         key = self.create_api_key(tenant["id"], account["id"])
         return TenantCredentials(tenant["id"], account["id"], key["id"], key["token"])
+
+    def create_cluster(
+        self, tenant_id: str, name: str, headers: Mapping[str, str] = ADMIN_HEADERS, **spec: Any
+    ) -> dict[str, Any]:
+        """Start creating a cluster; the answer is its operation."""
+        response = self.client.post(
+            f"/api/v1/tenants/{tenant_id}/clusters",
+            json={"spec": {"name": name, **spec}},
+            headers=dict(headers),
+        )
+        assert response.status_code == 202, response.text
+        operation: dict[str, Any] = response.json()
+        return operation
+
+    def reconcile(self) -> None:
+        """One reconciler pass, on the app's own event loop."""
+        portal = self.client.portal
+        assert portal is not None, "use the TestClient as a context manager"
+        portal.call(self.runtime.reconciler.reconcile_once)
+
+    def ready_cluster(
+        self, tenant_id: str, name: str, headers: Mapping[str, str] = ADMIN_HEADERS
+    ) -> dict[str, Any]:
+        """A cluster created and reconciled to READY (on an app whose backend is quick)."""
+        operation = self.create_cluster(tenant_id, name, headers)
+        self.reconcile()
+        cluster_id = operation["spec"]["target_id"]
+        response = self.client.get(
+            f"/api/v1/tenants/{tenant_id}/clusters/{cluster_id}", headers=dict(headers)
+        )
+        cluster: dict[str, Any] = response.json()
+        assert cluster["status"]["phase"] == "READY", cluster
+        return cluster
+
+    def wait_for_operation(
+        self, operation_id: str, headers: Mapping[str, str], timeout_s: float
+    ) -> dict[str, Any]:
+        """Poll an operation until it is done; fails after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            response = self.client.get(f"/api/v1/operations/{operation_id}", headers=dict(headers))
+            assert response.status_code == 200, response.text
+            operation: dict[str, Any] = response.json()
+            if operation["status"]["done"]:
+                return operation
+            assert time.monotonic() < deadline, f"operation not done in {timeout_s}s: {operation}"
+            time.sleep(0.1)
 
     def _created(self, path: str, body: Any, headers: Mapping[str, str]) -> dict[str, Any]:
         response = self.client.post(path, json=body, headers=dict(headers))
@@ -199,6 +249,14 @@ class ControlPlaneProcess:
             return self._process.wait(timeout=STOP_TIMEOUT_S)
         finally:
             self._process = None
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the restart-safety tests recover from."""
+        if self._process is None:
+            return
+        self._process.kill()
+        self._process.wait(timeout=STOP_TIMEOUT_S)
+        self._process = None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -3,12 +3,16 @@
 from fastapi import APIRouter
 
 from strom.controlplane.api.routes import (
+    acls,
     api_keys,
     audit_events,
+    clusters,
     health,
     me,
+    operations,
     service_accounts,
     tenants,
+    topics,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -17,5 +21,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     tenants.router,
     service_accounts.router,
     api_keys.router,
+    clusters.router,
+    operations.router,
+    topics.router,
+    acls.router,
     audit_events.router,
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from strom.controlplane.api.deps import MutationDep, PageDep, TenantScopeDep
+from strom.controlplane.api import cluster_keys
+from strom.controlplane.api.deps import MutationDep, PageDep, RuntimeDep, TenantScopeDep
 from strom.controlplane.api.pagination import paginate
 from strom.controlplane.api.route import StromRoute
 from strom.controlplane.core.errors import Conflict
@@ -89,10 +90,13 @@ def update_service_account(
 
 @router.delete("/{service_account_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_service_account(
-    service_account_id: str, scope: TenantScopeDep, write: MutationDep
+    service_account_id: str, scope: TenantScopeDep, write: MutationDep, runtime: RuntimeDep
 ) -> Response:
-    """Delete a service account; its API keys stop working at once."""
-    write.session.delete(scope.get(ServiceAccountRecord, service_account_id, KIND))
+    """Delete a service account; its API keys stop working at once, and its cluster
+    credentials and ACL bindings are deleted from its tenant's clusters."""
+    account = scope.get(ServiceAccountRecord, service_account_id, KIND)
+    cluster_keys.remove_account(runtime, scope, write, account)
+    write.session.delete(account)
     write.session.flush()
     write.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -16,10 +16,12 @@ from strom.controlplane.api.deps import (
     TenantScope,
     TenantScopeDep,
 )
+from strom.controlplane.api.limits import usage
 from strom.controlplane.api.pagination import paginate
 from strom.controlplane.api.route import StromRoute
 from strom.controlplane.core.errors import Conflict
 from strom.controlplane.core.ids import IdPrefix, new_id
+from strom.controlplane.models.clusters import ClusterRecord
 from strom.controlplane.models.tenants import (
     LimitUnit,
     LimitUsage,
@@ -103,7 +105,14 @@ def update_tenant(
 
 @router.delete("/{tenant_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_tenant(scope: TenantScopeDep, _admin: AdminDep, write: MutationDep) -> Response:
-    """Delete a tenant with its service accounts and keys (platform admin only)."""
+    """Delete a tenant with its service accounts and keys (platform admin only); its clusters
+    must be deleted first."""
+    clusters = write.session.exec(scope.select(ClusterRecord)).first()
+    if clusters is not None:
+        raise Conflict(
+            f"Tenant {scope.tenant_id} still has clusters; delete them first.",
+            code="tenant_has_clusters",
+        )
     write.session.delete(scope.tenant)
     write.session.flush()
     write.commit()
@@ -124,6 +133,7 @@ def get_tenant_limits(scope: TenantScopeDep) -> TenantLimitsUsage:
     )
 
 
-def _usage(_scope: TenantScope) -> dict[str, int]:
-    """Current usage per limit; every count is 0 until clusters and topics exist."""
-    return {}
+def _usage(scope: TenantScope) -> dict[str, int]:
+    """Current usage per limit (partitions as the clusters last reported them); storage and
+    throughput are not measured yet and show 0."""
+    return usage(scope.session, scope.tenant_id)

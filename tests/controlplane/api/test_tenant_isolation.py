@@ -25,6 +25,18 @@ SAMPLE_BODIES: dict[str, Any] = {
     "create_api_key": {"spec": {"service_account_id": "{service_account_id}"}},
     "update_api_key": {"spec": {"description": "taken over"}},
     "rotate_api_key": {"grace_period_seconds": 0},
+    "create_cluster": {"spec": {"name": "intruder"}},
+    "update_cluster": {"metadata": {"labels": {"taken": "over"}}},
+    "create_topic": {"spec": {"name": "intruder", "partitions": 1}},
+    "update_topic": {"spec": {"configs": {"retention.ms": "1"}}},
+    "create_acl_binding": {
+        "spec": {
+            "principal": "User:{tenant_id}.alpha-secret-app",
+            "resource_type": "TOPIC",
+            "resource_name": "*",
+            "operation": "READ",
+        }
+    },
 }
 PARAMETER = re.compile(r"{(\w+)}")
 
@@ -42,6 +54,31 @@ def victim(api: Api) -> VictimTenant:
     tenant_id = credentials.tenant_id
     account = api.create_service_account(tenant_id, "alpha-secret-app", credentials.headers)
     key = api.create_api_key(tenant_id, account["id"], credentials.headers, description="alpha")
+    cluster = api.ready_cluster(tenant_id, "alpha-cluster", credentials.headers)
+    base = f"/api/v1/tenants/{tenant_id}/clusters/{cluster['id']}"
+    topic = api.client.post(
+        f"{base}/topics",
+        json={"spec": {"name": "alpha-payments", "partitions": 2}},
+        headers=credentials.headers,
+    ).json()
+    binding = api.client.post(
+        f"{base}/acls",
+        json={
+            "spec": {
+                "principal": account["status"]["principal"],
+                "resource_type": "TOPIC",
+                "resource_name": "alpha-payments",
+                "operation": "WRITE",
+            }
+        },
+        headers=credentials.headers,
+    ).json()
+    cluster_key = api.create_api_key(
+        tenant_id, account["id"], credentials.headers, scope="cluster", cluster_id=cluster["id"]
+    )
+    operations = api.client.get(
+        f"/api/v1/tenants/{tenant_id}/operations", headers=credentials.headers
+    ).json()["data"]
     events = api.client.get(
         f"/api/v1/tenants/{tenant_id}/audit-events", headers=credentials.headers
     ).json()["data"]
@@ -50,13 +87,21 @@ def victim(api: Api) -> VictimTenant:
         "service_account_id": account["id"],
         "api_key_id": key["id"],
         "audit_event_id": events[0]["id"],
+        "cluster_id": cluster["id"],
+        "operation_id": operations[0]["id"],
+        "topic_name": topic["id"],
+        "acl_id": binding["id"],
     }
     private = {
         "alpha-corp",
         "alpha-secret-app",
+        "alpha-cluster",
         account["status"]["principal"],
         credentials.api_key_id,
         key["secret"],
+        cluster_key["id"],
+        cluster_key["secret"],
+        *cluster["status"]["bootstrap_servers"],
         *ids.values(),
     }
     return VictimTenant(credentials, ids, private)
@@ -93,7 +138,7 @@ def test_no_operation_reveals_or_changes_another_tenants_objects(
             leaked = {text for text in victim.private if text in response.text and text not in url}
             assert not leaked, f"{what} leaked {leaked}"
             checked += 1
-    assert checked >= 25
+    assert checked >= 45
     assert _snapshot(api, victim) == before
     assert api.client.get("/api/v1/me", headers=victim.credentials.headers).status_code == 200
 
@@ -138,10 +183,15 @@ def _snapshot(api: Api, victim: VictimTenant) -> list[Any]:
     """Everything of A's as the admin sees it (audit events excluded: B's attempts are not
     A's events, which the audit tests check)."""
     tenant_id = victim.ids["tenant_id"]
+    cluster = f"/api/v1/tenants/{tenant_id}/clusters/{victim.ids['cluster_id']}"
     paths = [
         f"/api/v1/tenants/{tenant_id}",
         f"/api/v1/tenants/{tenant_id}/limits",
         f"/api/v1/tenants/{tenant_id}/service-accounts",
         f"/api/v1/tenants/{tenant_id}/api-keys",
+        f"/api/v1/tenants/{tenant_id}/clusters",
+        f"/api/v1/tenants/{tenant_id}/operations",
+        f"{cluster}/topics",
+        f"{cluster}/acls",
     ]
     return [api.client.get(path, headers=ADMIN_HEADERS).json() for path in paths]

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 
 import strom.controlplane.models  # noqa: F401 - registers every table
 from strom.controlplane.core.db import make_engine
 from strom.controlplane.migrations import runner
 
-TABLES = {"tenants", "service_accounts", "api_keys", "audit_events", "idempotency_keys"}
+TABLES = {
+    "tenants",
+    "service_accounts",
+    "api_keys",
+    "audit_events",
+    "idempotency_keys",
+    "clusters",
+    "operations",
+}
 
 
 @pytest.fixture
@@ -74,6 +83,43 @@ def test_migrate_to_goes_down_and_up(engine: Engine) -> None:
     assert runner.current_revision(engine) is None
     runner.migrate_to(engine, runner.head_revision())
     assert runner.current_revision(engine) == runner.head_revision()
+
+
+def test_upgrading_from_the_first_revision_keeps_existing_keys(engine: Engine) -> None:
+    runner.upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO tenants (id, labels, created_at, updated_at, name, max_clusters, "
+                "max_brokers, max_partitions, max_storage_bytes, max_producer_byte_rate, "
+                "max_consumer_byte_rate) VALUES ('ten-a', '{}', :now, :now, 'acme', 1, 1, 1, "
+                "1, 1, 1)"
+            ),
+            {"now": datetime.now(UTC)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO service_accounts (id, labels, created_at, updated_at, tenant_id, "
+                "name, description) VALUES ('sa-a', '{}', :now, :now, 'ten-a', 'app', '')"
+            ),
+            {"now": datetime.now(UTC)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO api_keys (id, labels, created_at, updated_at, tenant_id, "
+                "service_account_id, scope, description, secret_hash) VALUES ('key-a', '{}', "
+                ":now, :now, 'ten-a', 'sa-a', 'controlplane', '', 'hash')"
+            ),
+            {"now": datetime.now(UTC)},
+        )
+    runner.upgrade(engine)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT scope, cluster_id, confirmed_at FROM api_keys WHERE id = 'key-a'")
+        ).one()
+    assert tuple(row) == ("controlplane", None, None)
+    runner.downgrade(engine, "0001")
+    assert "clusters" not in _tables(engine)
 
 
 def test_importing_env_outside_alembic_runs_nothing() -> None:
