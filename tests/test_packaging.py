@@ -41,7 +41,15 @@ def test_wheel_installs_into_a_fresh_venv_and_every_module_imports(tmp_path: Pat
         ROOT,
         source,
         ignore=shutil.ignore_patterns(
-            ".venv", ".venv-quix", ".git", "build", "dist", "*.egg-info", "__pycache__", ".strom", ".*_cache"
+            ".venv",
+            ".venv-quix",
+            ".git",
+            "build",
+            "dist",
+            "*.egg-info",
+            "__pycache__",
+            ".strom",
+            ".*_cache",
         ),
     )
     subprocess.run(
