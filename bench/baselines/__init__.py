@@ -1,0 +1,1 @@
+"""Baselines measured by the same harness in the same run: machine limits and other systems."""

@@ -1,0 +1,1 @@
+"""Strom scenarios: each measures one thing against a running broker and returns result rows."""
