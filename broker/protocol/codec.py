@@ -84,9 +84,12 @@ def encode_response(correlation_id: int, response: Any) -> bytes:
     if response.__flexible__ and response.__api_key__ != API_VERSIONS_KEY:
         buffer.write(b"\x00")  # response header v1: no tagged fields
     _writer(type(response))(buffer, response)
-    data = buffer.getbuffer()
-    _INT32.pack_into(data, 0, len(data) - 4)
-    return bytes(data)
+    size = buffer.tell() - 4
+    buffer.seek(0)
+    buffer.write(_INT32.pack(size))
+    # getvalue() hands over BytesIO's own buffer without copying it (no exports are
+    # alive), which saves one copy of every fetched byte.
+    return buffer.getvalue()
 
 
 def unsupported_api_versions_response(
