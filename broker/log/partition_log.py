@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Protocol
 
 from strom.broker.clock import Clock
-from strom.broker.log.checkpoints import write_atomically
 from strom.broker.log.epoch_cache import LeaderEpochCache
 from strom.broker.log.errors import (
     CorruptRecordError,
@@ -25,6 +24,8 @@ from strom.broker.log.errors import (
     OffsetOutOfRangeError,
     RecordTooLargeError,
 )
+from strom.broker.log.log_opening import delete_segments, drop_empty_middle, remove_leftovers
+from strom.broker.log.producer_snapshots import ProducerSnapshotFiles
 from strom.broker.log.producer_state import ProducerStateManager
 from strom.broker.log.recompress import recompress, target_codec
 from strom.broker.log.record_batch import (
@@ -38,7 +39,11 @@ from strom.broker.log.record_batch import (
     validate_batch,
 )
 from strom.broker.log.segment import LOG_SUFFIX, LogSegment, SegmentSettings
-from strom.broker.log.swap import CLEANED_SUFFIX, complete_swaps
+from strom.broker.log.timestamp_lookup import (
+    TimestampAndOffset,
+    first_at_or_after,
+    max_timestamp_record,
+)
 from strom.broker.topic_partition import TopicPartition
 
 log = logging.getLogger(__name__)
@@ -75,13 +80,6 @@ class AppendResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class TimestampAndOffset:
-    timestamp: int
-    offset: int
-    leader_epoch: int
-
-
 class PartitionLog:
     def __init__(
         self,
@@ -104,6 +102,7 @@ class PartitionLog:
         self.high_watermark = log_start_offset
         self.epoch_cache = LeaderEpochCache(directory)
         self.producer_state = ProducerStateManager()
+        self._snapshots = ProducerSnapshotFiles(directory)
         self._unflushed_messages = 0
         self._last_flush_ms = clock.time_ms()
 
@@ -127,7 +126,7 @@ class PartitionLog:
         torn tail is truncated."""
         directory.mkdir(parents=True, exist_ok=True)
         settings = _segment_settings(config)
-        _remove_leftovers(directory, settings)
+        remove_leftovers(directory, settings)
         base_offsets = sorted(int(path.stem) for path in directory.glob(f"*{LOG_SUFFIX}"))
         segments: list[LogSegment] = []
         for position, base_offset in enumerate(base_offsets):
@@ -143,14 +142,14 @@ class PartitionLog:
                         base_offset,
                     )
                     segments.append(segment)
-                    _delete_segments_after(directory, base_offsets[position + 1 :], settings)
+                    delete_segments(directory, base_offsets[position + 1 :], settings)
                     break
             else:
                 segment.load()
             segments.append(segment)
         if not segments:
             segments.append(LogSegment(directory, log_start_offset, settings))
-        segments = _drop_empty_middle(segments)
+        segments = drop_empty_middle(segments)
         # As in Kafka, a segment's age for segment.ms counts from when this broker opened it.
         opened_ms = clock.time_ms()
         for segment in segments:
@@ -278,50 +277,12 @@ class PartitionLog:
         return b""
 
     def offset_for_timestamp(self, timestamp: int) -> TimestampAndOffset | None:
-        """The first record whose timestamp is at or after `timestamp`, below the HW."""
-        from strom.broker.log.records import decode_records
-
-        for segment in self._segments:
-            if segment.max_timestamp < timestamp:
-                continue
-            start_offset = max(segment.time_index.lookup(timestamp), self.log_start_offset)
-            found = segment.find_batch(start_offset)
-            if found is None:
-                continue
-            for entry in segment.batches_from(found.position):
-                header = entry.header
-                if header.base_offset >= self.high_watermark:
-                    return None
-                if header.max_timestamp < timestamp:
-                    continue
-                batch = segment.read(entry.position, header.size)
-                for record in decode_records(batch):
-                    if record.offset >= self.log_start_offset and record.timestamp >= timestamp:
-                        epoch = header.partition_leader_epoch
-                        return TimestampAndOffset(record.timestamp, record.offset, epoch)
-        return None
+        return first_at_or_after(
+            self._segments, timestamp, self.log_start_offset, self.high_watermark
+        )
 
     def max_timestamp_record(self) -> TimestampAndOffset | None:
-        """The record with the largest timestamp (ListOffsets MAX_TIMESTAMP)."""
-        from strom.broker.log.records import decode_records
-
-        best: LogSegment | None = None
-        for segment in self._segments:
-            if segment.offset_of_max_timestamp < 0:
-                continue
-            if best is None or segment.max_timestamp > best.max_timestamp:
-                best = segment
-        if best is None or best.offset_of_max_timestamp >= self.high_watermark:
-            return None
-        found = best.find_batch(best.offset_of_max_timestamp)
-        if found is None:
-            return None
-        batch = best.read(found.position, found.header.size)
-        for record in decode_records(batch):
-            if record.timestamp == best.max_timestamp:
-                epoch = found.header.partition_leader_epoch
-                return TimestampAndOffset(record.timestamp, record.offset, epoch)
-        return TimestampAndOffset(best.max_timestamp, found.header.last_offset, -1)
+        return max_timestamp_record(self._segments, self.high_watermark)
 
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
         return self.epoch_cache.end_offset_for(epoch, self.log_end_offset)
@@ -389,8 +350,7 @@ class PartitionLog:
         self.log_start_offset = self.high_watermark = self.recovery_point = offset
         self.epoch_cache.clear()
         self.producer_state.truncate()
-        for stale in _snapshot_offsets(self.directory):
-            _snapshot_path(self.directory, stale).unlink(missing_ok=True)
+        self._snapshots.delete_where(lambda offset: True)
 
     def replace_segments(
         self, new_segments: Sequence[LogSegment], old_segments: Sequence[LogSegment]
@@ -531,9 +491,8 @@ class PartitionLog:
         if self._segments[0].base_offset > self.log_start_offset:
             self._advance_log_start_offset(self._segments[0].base_offset)
         # Snapshots below the first segment describe data that no longer exists.
-        for stale in _snapshot_offsets(self.directory):
-            if stale < self._segments[0].base_offset:
-                _snapshot_path(self.directory, stale).unlink(missing_ok=True)
+        first = self._segments[0].base_offset
+        self._snapshots.delete_where(lambda offset: offset < first)
         return count
 
     def _position_of_closed(self, segments: Sequence[LogSegment]) -> int | None:
@@ -554,15 +513,11 @@ class PartitionLog:
         (producers seen only earlier are then handled as unknown producers)."""
         self.producer_state.truncate()
         end = self.log_end_offset
-        snapshots = _snapshot_offsets(self.directory)
-        for stale in [offset for offset in snapshots if offset > end]:
-            _snapshot_path(self.directory, stale).unlink(missing_ok=True)
+        self._snapshots.delete_where(lambda offset: offset > end)
         start = self._segments[-1].base_offset
-        for offset in sorted((o for o in snapshots if o <= end), reverse=True):
+        for offset in reversed(self._snapshots.offsets()):
             try:
-                self.producer_state.load_snapshot(
-                    _snapshot_path(self.directory, offset).read_text()
-                )
+                self.producer_state.load_snapshot(self._snapshots.read(offset))
             except (OSError, ValueError) as error:
                 log.warning(
                     "%s: ignoring producer snapshot %d: %s", self.topic_partition, offset, error
@@ -579,28 +534,7 @@ class PartitionLog:
 
     def _write_producer_snapshot(self) -> None:
         """Snapshot producer state at the log end (called on roll); keep the newest few."""
-        offset = self.log_end_offset
-        write_atomically(_snapshot_path(self.directory, offset), self.producer_state.snapshot())
-        for old in _snapshot_offsets(self.directory)[:-_SNAPSHOTS_KEPT]:
-            _snapshot_path(self.directory, old).unlink(missing_ok=True)
-
-
-_SNAPSHOT_SUFFIX = ".snapshot"
-_SNAPSHOTS_KEPT = 2
-
-
-def _snapshot_path(directory: Path, offset: int) -> Path:
-    return directory / f"{offset:020d}{_SNAPSHOT_SUFFIX}"
-
-
-def _snapshot_offsets(directory: Path) -> list[int]:
-    offsets = []
-    for path in directory.glob(f"*{_SNAPSHOT_SUFFIX}"):
-        try:
-            offsets.append(int(path.stem))
-        except ValueError:
-            continue
-    return sorted(offsets)
+        self._snapshots.write(self.log_end_offset, self.producer_state.snapshot())
 
 
 def _segment_settings(config: LogConfig) -> SegmentSettings:
@@ -608,33 +542,3 @@ def _segment_settings(config: LogConfig) -> SegmentSettings:
         index_interval_bytes=config.index_interval_bytes,
         max_index_bytes=config.segment_index_bytes,
     )
-
-
-def _remove_leftovers(directory: Path, settings: SegmentSettings) -> None:
-    """Files of interrupted operations (cleaned, deleted, temp) are never valid; a swap the
-    log cleaner had committed (`.swap`) is completed instead (see swap.py)."""
-    for suffix in (".deleted", CLEANED_SUFFIX, ".tmp"):
-        for path in directory.glob(f"*{suffix}"):
-            path.unlink(missing_ok=True)
-    complete_swaps(directory, settings)
-    for index in [*directory.glob("*.index"), *directory.glob("*.timeindex")]:
-        if not index.with_suffix(LOG_SUFFIX).exists():
-            index.unlink(missing_ok=True)
-
-
-def _delete_segments_after(
-    directory: Path, base_offsets: list[int], settings: SegmentSettings
-) -> None:
-    for base_offset in base_offsets:
-        LogSegment(directory, base_offset, settings).delete()
-
-
-def _drop_empty_middle(segments: list[LogSegment]) -> list[LogSegment]:
-    """An empty segment anywhere but at the end (a crash right after a roll) is deleted."""
-    kept: list[LogSegment] = []
-    for segment in segments[:-1]:
-        if segment.is_empty:
-            segment.delete()
-        else:
-            kept.append(segment)
-    return [*kept, segments[-1]]
