@@ -32,10 +32,9 @@ from strom.broker.coordinator.errors import (
 )
 from strom.broker.coordinator.group import Group, GroupState, JoinResult, Member
 from strom.broker.coordinator.group_metadata_manager import GroupMetadataManager
+from strom.broker.coordinator.group_snapshots import restore, snapshot_of
 from strom.broker.coordinator.offset_records import (
     CommittedOffset,
-    GroupSnapshot,
-    MemberSnapshot,
 )
 from strom.broker.topic_partition import TopicPartition
 
@@ -76,7 +75,7 @@ class GroupCoordinator:
         self._metadata = metadata
         self._clock = clock
         self._groups: dict[str, Group] = {
-            group_id: _restore(group_id, snapshot, clock.time_ms())
+            group_id: restore(group_id, snapshot, clock.time_ms())
             for group_id, snapshot in metadata.snapshots().items()
         }
         self._sweeper: asyncio.Task[None] | None = None
@@ -151,10 +150,7 @@ class GroupCoordinator:
         group_instance_id: str | None = None,
     ) -> bytes:
         group, member = self._member(group_id, member_id, group_instance_id)
-        if generation_id != group.generation_id:
-            raise IllegalGenerationError(f"generation {generation_id} is not current")
-        if group.state is GroupState.PREPARING_REBALANCE:
-            raise RebalanceInProgressError(f"group {group_id} is rebalancing")
+        _check_current(group, generation_id)
         self._heartbeat(member)
         if group.state is GroupState.STABLE:
             return member.assignment
@@ -251,10 +247,7 @@ class GroupCoordinator:
                 raise UnknownMemberIdError(f"group {group_id} has members; join it to commit")
         else:
             group, member = self._member(group_id, member_id, group_instance_id)
-            if generation_id != group.generation_id:
-                raise IllegalGenerationError(f"generation {generation_id} is not current")
-            if group.state is GroupState.PREPARING_REBALANCE:
-                raise RebalanceInProgressError(f"group {group_id} is rebalancing")
+            _check_current(group, generation_id)
             self._heartbeat(member)
         limit = self._settings.offset_metadata_max_bytes
         if any(len(value.metadata.encode()) > limit for value in offsets.values()):
@@ -461,26 +454,7 @@ class GroupCoordinator:
     def _persist(self, group: Group) -> None:
         """Record the group's generation and members (with assignments), so a restarted
         broker resumes it without a rebalance. Offsets never depend on this succeeding."""
-        snapshot = GroupSnapshot(
-            protocol_type=group.protocol_type or "",
-            generation_id=group.generation_id,
-            protocol_name=group.protocol_name,
-            leader_id=group.leader_id,
-            state_timestamp_ms=self._clock.time_ms(),
-            members=tuple(
-                MemberSnapshot(
-                    member_id=m.member_id,
-                    group_instance_id=m.group_instance_id,
-                    client_id=m.client_id,
-                    client_host=m.client_host,
-                    rebalance_timeout_ms=m.rebalance_timeout_ms,
-                    session_timeout_ms=m.session_timeout_ms,
-                    subscription=m.metadata_for(group.protocol_name or ""),
-                    assignment=m.assignment,
-                )
-                for m in group.members.values()
-            ),
-        )
+        snapshot = snapshot_of(group, self._clock.time_ms())
         try:
             self._metadata.store_group(group.group_id, snapshot)
         except Exception:
@@ -529,31 +503,9 @@ class GroupCoordinator:
                         self._remove_member(group, member.member_id, "session timed out")
 
 
-def _restore(group_id: str, snapshot: GroupSnapshot, now_ms: int) -> Group:
-    """A group as its last stored metadata left it: stable with its members (who must
-    heartbeat within their session timeout from now) or empty."""
-    group = Group(
-        group_id,
-        state=GroupState.STABLE if snapshot.members else GroupState.EMPTY,
-        generation_id=snapshot.generation_id,
-        protocol_type=snapshot.protocol_type or None,
-        protocol_name=snapshot.protocol_name,
-        leader_id=snapshot.leader_id,
-        state_timestamp_ms=snapshot.state_timestamp_ms,
-    )
-    for stored in snapshot.members:
-        group.members[stored.member_id] = Member(
-            member_id=stored.member_id,
-            group_instance_id=stored.group_instance_id,
-            client_id=stored.client_id,
-            client_host=stored.client_host,
-            session_timeout_ms=stored.session_timeout_ms,
-            rebalance_timeout_ms=stored.rebalance_timeout_ms,
-            protocol_type=snapshot.protocol_type,
-            protocols=((snapshot.protocol_name or "", stored.subscription),),
-            last_heartbeat_ms=now_ms,
-            assignment=stored.assignment,
-        )
-        if stored.group_instance_id is not None:
-            group.static_members[stored.group_instance_id] = stored.member_id
-    return group
+def _check_current(group: Group, generation_id: int) -> None:
+    """A member's request is for the current generation of a group that is not rebalancing."""
+    if generation_id != group.generation_id:
+        raise IllegalGenerationError(f"generation {generation_id} is not current")
+    if group.state is GroupState.PREPARING_REBALANCE:
+        raise RebalanceInProgressError(f"group {group.group_id} is rebalancing")
