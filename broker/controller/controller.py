@@ -26,6 +26,12 @@ from strom.broker.controller.errors import (
     UnknownTopicError,
     UnknownTopicIdError,
 )
+from strom.broker.controller.security_changes import (
+    ScramUpsertion,
+    scram_changes,
+    validate_quota_entity,
+    validate_quota_op,
+)
 from strom.broker.controller.topic_names import collision_key, validate_topic_name
 from strom.broker.kafka_uuid import random_kafka_uuid
 from strom.broker.metadata.image import MetadataChange, MetadataImage, TopicImage
@@ -37,35 +43,17 @@ from strom.broker.metadata.records import (
     ProducerIdsRecord,
     RemoveAccessControlEntryRecord,
     RemoveTopicRecord,
-    RemoveUserScramCredentialRecord,
     TopicRecord,
-    UserScramCredentialRecord,
 )
 from strom.broker.quorum.metadata_log import MetadataLog
 from strom.broker.security.acl_records import binding_of, record_of
 from strom.broker.security.acls import AclBinding, AclBindingFilter, validate_binding
 from strom.broker.security.errors import (
-    DuplicateResourceError,
     InvalidAclError,
-    ResourceNotFoundError,
     SecurityError,
-    UnacceptableCredentialError,
-    UnsupportedSaslMechanismError,
 )
 from strom.broker.security.quotas import (
-    CLIENT_ID,
-    CLIENT_KEYS,
-    CONNECTION_CREATION_RATE,
-    IP,
-    USER,
     Entity,
-    canonical_entity,
-)
-from strom.broker.security.scram import (
-    MAX_ITERATIONS,
-    MECHANISMS,
-    MIN_ITERATIONS,
-    credential_from_salted_password,
 )
 
 log = logging.getLogger(__name__)
@@ -81,15 +69,6 @@ class NewTopic:
     replication_factor: int = -1
     assignments: Mapping[int, Sequence[int]] | None = None
     configs: Mapping[str, str | None] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ScramUpsertion:
-    name: str
-    mechanism: str
-    iterations: int
-    salt: bytes
-    salted_password: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,11 +285,11 @@ class Controller:
         records: list[MetadataRecord] = []
         for entity, operations in entries:
             try:
-                canonical = _validate_quota_entity(entity)
+                canonical = validate_quota_entity(entity)
                 changes = [
                     ClientQuotaRecord(canonical, key, None if remove else float(value))
                     for key, value, remove in operations
-                    if _validate_quota_op(canonical, key, value, remove)
+                    if validate_quota_op(canonical, key, value, remove)
                 ]
             except InvalidRequestError as error:
                 outcomes.append(error)
@@ -336,68 +315,13 @@ class Controller:
         seen: set[tuple[str, str]] = set()
         for user in dict.fromkeys(users):
             try:
-                records += self._scram_changes(user, upsertions, deletions, seen)
+                records += scram_changes(self._image, user, upsertions, deletions, seen)
                 outcomes[user] = None
             except SecurityError as error:
                 outcomes[user] = error
         if records:
             self._commit(records)
         return outcomes
-
-    def _scram_changes(
-        self,
-        user: str,
-        upsertions: Sequence[ScramUpsertion],
-        deletions: Sequence[tuple[str, str]],
-        seen: set[tuple[str, str]],
-    ) -> list[MetadataRecord]:
-        if not user:
-            raise UnacceptableCredentialError("Username must not be empty")
-        changes: list[MetadataRecord] = []
-        for name, mechanism in deletions:
-            if name != user:
-                continue
-            self._check_mechanism(user, mechanism, seen)
-            if (user, mechanism) not in self._image.scram_credentials:
-                raise ResourceNotFoundError(
-                    f"Attempt to delete a user credential that does not exist: {user} {mechanism}"
-                )
-            changes.append(RemoveUserScramCredentialRecord(user, mechanism))
-        for upsertion in upsertions:
-            if upsertion.name != user:
-                continue
-            self._check_mechanism(user, upsertion.mechanism, seen)
-            if not MIN_ITERATIONS <= upsertion.iterations <= MAX_ITERATIONS:
-                raise UnacceptableCredentialError(
-                    f"Iterations {upsertion.iterations} not in [{MIN_ITERATIONS}, "
-                    f"{MAX_ITERATIONS}] for {upsertion.mechanism}"
-                )
-            if not upsertion.salt or not upsertion.salted_password:
-                raise UnacceptableCredentialError("Salt and salted password must not be empty")
-            credential = credential_from_salted_password(
-                upsertion.mechanism, upsertion.salted_password, upsertion.salt, upsertion.iterations
-            )
-            changes.append(
-                UserScramCredentialRecord(
-                    name=user,
-                    mechanism=upsertion.mechanism,
-                    salt=credential.salt.hex(),
-                    stored_key=credential.stored_key.hex(),
-                    server_key=credential.server_key.hex(),
-                    iterations=credential.iterations,
-                )
-            )
-        return changes
-
-    @staticmethod
-    def _check_mechanism(user: str, mechanism: str, seen: set[tuple[str, str]]) -> None:
-        if mechanism not in MECHANISMS:
-            raise UnsupportedSaslMechanismError(f"Unknown SCRAM mechanism {mechanism}")
-        if (user, mechanism) in seen:
-            raise DuplicateResourceError(
-                f"A user credential cannot be altered twice in the same request: {user}"
-            )
-        seen.add((user, mechanism))
 
     # -- producer ids --------------------------------------------------------------------
 
@@ -514,23 +438,3 @@ def _apply_operation(
     else:
         raise InvalidRequestError(f"Unknown config operation {operation}")
     return result
-
-
-def _validate_quota_entity(entity: Entity) -> Entity:
-    types = [entity_type for entity_type, _ in entity]
-    if not types or len(set(types)) != len(types):
-        raise InvalidRequestError("A quota entity names each entity type at most once")
-    if any(t not in (USER, CLIENT_ID, IP) for t in types):
-        raise InvalidRequestError(f"Unknown quota entity type in {types}")
-    if IP in types and len(types) > 1:
-        raise InvalidRequestError("An ip quota entity cannot be combined with other types")
-    return canonical_entity(entity)
-
-
-def _validate_quota_op(entity: Entity, key: str, value: float, remove: bool) -> bool:
-    allowed = (CONNECTION_CREATION_RATE,) if entity[0][0] == IP else CLIENT_KEYS
-    if key not in allowed:
-        raise InvalidRequestError(f"Invalid quota key {key} for entity {list(entity)}")
-    if not remove and not value > 0:
-        raise InvalidRequestError(f"Quota {key} must be positive, got {value}")
-    return True
