@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from strom.broker.config.broker_keys import BROKER_KEYS, BROKER_KEYS_BY_NAME
 from strom.broker.config.definitions import (
-    BROKER_KEYS,
-    BROKER_KEYS_BY_NAME,
     BROKER_SYNONYM_CHAINS,
     ConfigEntry,
     ConfigKey,

@@ -8,7 +8,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from strom.broker.config.definitions import BROKER_KEYS, TOPIC_KEYS, ConfigKey
+from strom.broker.config.broker_keys import BROKER_KEYS
+from strom.broker.config.definitions import ConfigKey
+from strom.broker.config.topic_keys import TOPIC_KEYS
 from strom.broker.config.value_types import format_value
 
 DOC_PATH = Path("docs/configuration.md")

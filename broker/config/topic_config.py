@@ -9,13 +9,12 @@ from typing import Any
 
 from strom.broker.config.broker_config import BrokerConfig
 from strom.broker.config.definitions import (
-    TOPIC_KEYS,
-    TOPIC_KEYS_BY_NAME,
     ConfigEntry,
     ConfigKey,
     ConfigSource,
     ConfigSynonym,
 )
+from strom.broker.config.topic_keys import TOPIC_KEYS, TOPIC_KEYS_BY_NAME
 from strom.broker.config.value_types import format_value, parse_value
 
 
