@@ -11,6 +11,7 @@ from pathlib import Path
 from strom.broker.clock import Clock, SystemClock
 from strom.broker.config.broker_config import BrokerConfig
 from strom.broker.controller.controller import Controller, NewTopic
+from strom.broker.controller.partition_changes import AlterPartition
 from strom.broker.coordinator.group_coordinator import GroupCoordinator, GroupSettings
 from strom.broker.coordinator.group_metadata_manager import OFFSETS_TOPIC, GroupMetadataManager
 from strom.broker.coordinator.producer_ids import ProducerIdManager
@@ -25,6 +26,7 @@ from strom.broker.protocol.connection import ConnectionLimits
 from strom.broker.protocol.connection_quotas import ConnectionQuotas
 from strom.broker.protocol.listener import KafkaListener, ListenerSecurity
 from strom.broker.quorum.metadata_log import MetadataLog
+from strom.broker.replication.partition import IsrChange
 from strom.broker.replication.replica_manager import ReplicaManager
 from strom.broker.security.acl_records import acl_bindings
 from strom.broker.security.authorizer import Authorizer, AuthorizerSettings
@@ -48,6 +50,7 @@ class BrokerServer:
         self._http: HttpSideServer | None = None
         self._log_manager: LogManager | None = None
         self._metadata_log: MetadataLog | None = None
+        self._replica_manager: ReplicaManager | None = None
         self._ready = False
         self._group_coordinator_ref: GroupCoordinator | None = None
         self._stopped = asyncio.Event()
@@ -75,8 +78,24 @@ class BrokerServer:
             image.apply(record, offset)
         self._metadata_log = metadata_log
 
-        replica_manager = ReplicaManager(config, log_manager, image)
+        controller: Controller | None = None
+
+        async def propose_isr(change: IsrChange) -> None:
+            assert controller is not None
+            controller.alter_partition(
+                AlterPartition(
+                    change.topic_id,
+                    change.topic_partition.partition,
+                    config.node_id,
+                    change.leader_epoch,
+                    change.partition_epoch,
+                    change.new_isr,
+                )
+            )
+
+        replica_manager = ReplicaManager(config, log_manager, image, self._clock, propose_isr)
         replica_manager.load()
+        self._replica_manager = replica_manager
         controller = Controller(config, metadata_log, image, publish=replica_manager.apply)
         group_coordinator = self._group_coordinator(controller, replica_manager)
         self._group_coordinator_ref = group_coordinator
@@ -135,6 +154,7 @@ class BrokerServer:
             await listener.start()
             self.listeners.append(listener)
         await log_manager.start()
+        await replica_manager.start()
         await group_coordinator.start()
         if config.http_listener is not None:
             host, port = config.http_listener
@@ -165,6 +185,8 @@ class BrokerServer:
             await listener.stop()
         if self._group_coordinator_ref is not None:
             await self._group_coordinator_ref.stop()
+        if self._replica_manager is not None:
+            await self._replica_manager.stop()
         if self._log_manager is not None:
             await self._log_manager.stop()
             self._log_manager.shutdown()

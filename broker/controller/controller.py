@@ -26,6 +26,7 @@ from strom.broker.controller.errors import (
     UnknownTopicError,
     UnknownTopicIdError,
 )
+from strom.broker.controller.partition_changes import AlterPartition, alter_isr
 from strom.broker.controller.security_changes import (
     ScramUpsertion,
     scram_changes,
@@ -115,6 +116,16 @@ class Controller:
     @property
     def live_brokers(self) -> tuple[int, ...]:
         return (self._config.node_id,)
+
+    # -- partitions ----------------------------------------------------------------------
+
+    def alter_partition(self, request: AlterPartition) -> None:
+        """AlterPartition: commit a leader's ISR change if it is based on current state."""
+        topic = self._find_topic(None, request.topic_id)
+        state = topic.partitions.get(request.partition_id)
+        if state is None:
+            raise UnknownTopicError(f"Partition {request.partition_id} of {topic.name} not found.")
+        self._commit([alter_isr(state, request, self.live_brokers)])
 
     # -- topics --------------------------------------------------------------------------
 

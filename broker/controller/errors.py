@@ -41,3 +41,19 @@ class InvalidRequestError(ControllerError):
 
 class TopicDeletionDisabledError(ControllerError):
     pass
+
+
+class FencedLeaderEpochError(ControllerError):
+    """AlterPartition from a leader whose epoch the controller has moved past."""
+
+
+class InvalidUpdateVersionError(ControllerError):
+    """AlterPartition based on a partition epoch that is no longer current."""
+
+
+class IneligibleReplicaError(ControllerError):
+    """AlterPartition adding a replica that may not join the ISR (fenced, not assigned)."""
+
+
+class NotControllerError(ControllerError):
+    """This node is not the active controller."""

@@ -53,6 +53,10 @@ async def handle_produce(request: Any, ctx: RequestContext) -> Any | None:
             else:
                 entries[tp] = records or b""
     results = services.replica_manager.append_records(entries, acks)
+    if acks == -1:
+        results = await services.replica_manager.await_replication(
+            results, int(request.timeout.total_seconds() * 1000)
+        )
     for tp, result in results.items():
         if isinstance(result, AppendResult) and not result.duplicate:
             services.metrics.record_produce(tp.topic, len(entries[tp]), result.records_count)

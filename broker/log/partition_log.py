@@ -241,6 +241,33 @@ class PartitionLog:
             records_count=records_count,
         )
 
+    def append_as_follower(self, records: bytes | memoryview) -> int:
+        """Append batches fetched from the leader as they are: offsets, epochs and
+        timestamps were assigned by the leader. Returns the new log end offset. Nothing
+        is written unless every batch is intact and follows the log end."""
+        batches = split_batches(records, len(records))
+        headers = [validate_batch(batch, len(batch)) for batch in batches]
+        expected = self.log_end_offset
+        for header in headers:
+            # Compaction can leave gaps between batches, never overlaps.
+            if header.base_offset < expected:
+                raise CorruptRecordError(
+                    f"{self.topic_partition}: fetched batch at offset {header.base_offset} "
+                    f"overlaps the log end {expected}"
+                )
+            expected = header.last_offset + 1
+        now = self._clock.time_ms()
+        appended = 0
+        for batch, header in zip(batches, headers, strict=True):
+            self._maybe_roll(header, now)
+            self._segments[-1].append(batch, header)
+            self.epoch_cache.assign(header.partition_leader_epoch, header.base_offset)
+            self.producer_state.update(header)
+            appended += header.records_count
+        if appended:
+            self._maybe_flush_by_count(appended)
+        return self.log_end_offset
+
     def roll(self) -> LogSegment:
         """Start a new active segment at the log end offset."""
         active = self._segments[-1]

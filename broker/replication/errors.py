@@ -29,3 +29,12 @@ class UnknownLeaderEpochError(ReplicaError):
 
 class NotEnoughReplicasError(ReplicaError):
     """acks=all with fewer in-sync replicas than min.insync.replicas."""
+
+
+class NotEnoughReplicasAfterAppendError(ReplicaError):
+    """acks=all: the records were written, but the ISR shrank below min.insync.replicas
+    before they were committed."""
+
+
+class ReplicationTimeoutError(ReplicaError):
+    """acks=all: the ISR did not replicate the records within the request's timeout."""
