@@ -1,4 +1,5 @@
-"""Fetch: committed batches for consumers, with long polling (max_wait_ms / min_bytes).
+"""Fetch: committed batches for consumers, with long polling (max_wait_ms / min_bytes);
+followers (a replica id >= 0) get uncommitted batches too and need ClusterAction.
 
 Fetch sessions (KIP-227) are answered the way Kafka answers when it has no room for a
 new session: session id 0, so every fetch is a full fetch. A client that names a session
@@ -37,6 +38,15 @@ async def handle_fetch(request: Any, ctx: RequestContext) -> Any:
     services = ctx.services
     image = services.image
     by_id = ctx.api_version >= 13
+    replica_id = follower_id(request)
+    if replica_id >= 0 and not ctx.allowed_on_cluster(AclOperation.CLUSTER_ACTION):
+        return make(
+            module.FetchResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=ErrorCode.cluster_authorization_failed,
+            session_id=0,
+            responses=(),
+        )
     wanted: list[tuple[Any, Any, FetchPartition | None]] = []
     denied: set[int] = set()  # partitions of topics the principal may not READ
     for topic in request.topics:
@@ -44,7 +54,9 @@ async def handle_fetch(request: Any, ctx: RequestContext) -> Any:
         if by_id:
             found = image.topic_by_id(topic.topic_id)
             name = found.name if found is not None else None
-        readable = name is not None and ctx.allowed(AclOperation.READ, ResourceType.TOPIC, name)
+        readable = name is not None and (
+            replica_id >= 0 or ctx.allowed(AclOperation.READ, ResourceType.TOPIC, name)
+        )
         for partition in topic.partitions:
             if name is None:
                 wanted.append((topic, partition, None))
@@ -72,6 +84,7 @@ async def handle_fetch(request: Any, ctx: RequestContext) -> Any:
         max_wait_ms=millis(request.max_wait),
         min_bytes=request.min_bytes,
         max_bytes=getattr(request, "max_bytes", 0x7FFFFFFF),
+        replica_id=replica_id,
     )
     by_request = {id(outcome.request): outcome for outcome in outcomes}
     grouped: dict[int, tuple[Any, list[Any]]] = {}
@@ -99,6 +112,14 @@ async def handle_fetch(request: Any, ctx: RequestContext) -> Any:
             for topic, partitions in grouped.values()
         ),
     )
+
+
+def follower_id(request: Any) -> int:
+    """The fetching replica's broker id (v15+ in ReplicaState), -1 for a consumer."""
+    state = getattr(request, "replica_state", None)
+    if state is not None:
+        return int(state.replica_id)
+    return int(getattr(request, "replica_id", -1))
 
 
 def _session_error(request: Any) -> ErrorCode | None:

@@ -87,7 +87,8 @@ class ReplicaManager:
         self._consumer_waiters: dict[TopicPartition, set[asyncio.Future[None]]] = {}
         self._delayed_produce = DelayedProduce()
         self._listener = PartitionListener(self._high_watermark_advanced, self._send_isr_change)
-        self.leadership_listeners: list[Callable[[Partition], None]] = []
+        # Told (partition, still hosted) whenever a partition's leader or epoch changes.
+        self.leadership_listeners: list[Callable[[Partition, bool], None]] = []
         self._isr_changes: asyncio.Queue[IsrChange] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -130,7 +131,7 @@ class ReplicaManager:
                 self._wake_fetchers(tp)
                 self._delayed_produce.leadership_lost(tp)
                 if removed is not None:
-                    self._notify_leadership(removed)
+                    self._notify_leadership(removed, hosted=False)
         elif isinstance(record, ConfigRecord):
             self._topic_configs.pop(topic.name, None)
             config = self.topic_config(topic.name)
@@ -344,9 +345,9 @@ class ReplicaManager:
             )
         return None
 
-    def _notify_leadership(self, partition: Partition) -> None:
+    def _notify_leadership(self, partition: Partition, hosted: bool) -> None:
         for listener in self.leadership_listeners:
-            listener(partition)
+            listener(partition, hosted)
 
     # -- internals -----------------------------------------------------------------------
 
@@ -368,13 +369,14 @@ class ReplicaManager:
             existing.update_state(state)
             if was_leader and not existing.is_leader:
                 self._delayed_produce.leadership_lost(tp)
-            if (previous.leader, previous.leader_epoch) != (state.leader, state.leader_epoch):
-                self._notify_leadership(existing)
             if self._config.node_id not in state.replicas:
                 # Reassigned away: stop hosting it and drop its log.
                 del self._partitions[tp]
+                self._notify_leadership(existing, hosted=False)
                 self._log_manager.delete(tp)
                 self._wake_fetchers(tp)
+            elif (previous.leader, previous.leader_epoch) != (state.leader, state.leader_epoch):
+                self._notify_leadership(existing, hosted=True)
             return
         if self._config.node_id not in state.replicas:
             return
@@ -391,4 +393,4 @@ class ReplicaManager:
             self._listener,
         )
         self._partitions[tp] = partition
-        self._notify_leadership(partition)
+        self._notify_leadership(partition, hosted=True)
