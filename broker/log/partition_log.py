@@ -17,21 +17,19 @@ from pathlib import Path
 from typing import Protocol
 
 from strom.broker.clock import Clock
+from strom.broker.log.append_checks import broker_timestamp, validate_produced_batch
 from strom.broker.log.epoch_cache import LeaderEpochCache
 from strom.broker.log.errors import (
     CorruptRecordError,
-    InvalidTimestampError,
     OffsetOutOfRangeError,
-    RecordTooLargeError,
 )
 from strom.broker.log.log_opening import delete_segments, drop_empty_middle, remove_leftovers
-from strom.broker.log.producer_snapshots import ProducerSnapshotFiles
+from strom.broker.log.producer_snapshots import ProducerSnapshotFiles, rebuild_producer_state
 from strom.broker.log.producer_state import ProducerStateManager
 from strom.broker.log.recompress import recompress, target_codec
 from strom.broker.log.record_batch import (
     NO_TIMESTAMP,
     RecordBatchHeader,
-    TimestampType,
     read_header,
     split_batches,
     stamp_batch,
@@ -434,32 +432,10 @@ class PartitionLog:
     # -- internals -----------------------------------------------------------------------
 
     def _validate(self, batch: memoryview) -> RecordBatchHeader:
-        if len(batch) > self.config.max_message_bytes:
-            raise RecordTooLargeError(
-                f"record batch of {len(batch)} bytes exceeds max.message.bytes "
-                f"{self.config.max_message_bytes}"
-            )
-        return validate_batch(batch, len(batch))
+        return validate_produced_batch(batch, self.config.max_message_bytes)
 
     def _check_timestamps(self, headers: list[RecordBatchHeader], now: int) -> int:
-        """LogAppendTime for the topic, or the CreateTime bounds check; returns the
-        broker timestamp to stamp (or NO_TIMESTAMP)."""
-        if self.config.message_timestamp_type == "LogAppendTime":
-            return now
-        before = self.config.message_timestamp_before_max_ms
-        after = self.config.message_timestamp_after_max_ms
-        for header in headers:
-            if header.timestamp_type == TimestampType.LOG_APPEND_TIME:
-                continue
-            for timestamp in (header.base_timestamp, header.max_timestamp):
-                if timestamp == NO_TIMESTAMP:
-                    continue
-                if now - timestamp > before or timestamp - now > after:
-                    raise InvalidTimestampError(
-                        f"timestamp {timestamp} is out of range for "
-                        f"message.timestamp.before.max.ms / after.max.ms at {now}"
-                    )
-        return NO_TIMESTAMP
+        return broker_timestamp(self.config, headers, now)
 
     def _maybe_roll(self, header: RecordBatchHeader, now: int) -> None:
         active = self._segments[-1]
@@ -535,29 +511,9 @@ class PartitionLog:
         return None
 
     def _rebuild_producer_state(self) -> None:
-        """Rebuild idempotence state: the newest producer snapshot at or below the log end,
-        then every batch header after it. Without a snapshot, the active segment alone
-        (producers seen only earlier are then handled as unknown producers)."""
-        self.producer_state.truncate()
-        end = self.log_end_offset
-        self._snapshots.delete_where(lambda offset: offset > end)
-        start = self._segments[-1].base_offset
-        for offset in reversed(self._snapshots.offsets()):
-            try:
-                self.producer_state.load_snapshot(self._snapshots.read(offset))
-            except (OSError, ValueError) as error:
-                log.warning(
-                    "%s: ignoring producer snapshot %d: %s", self.topic_partition, offset, error
-                )
-                continue
-            start = offset
-            break
-        for segment in self._segments:
-            if segment.next_offset <= start:
-                continue
-            for entry in segment.batches_from(0):
-                if entry.header.base_offset >= start:
-                    self.producer_state.update(entry.header)
+        rebuild_producer_state(
+            self.producer_state, self._snapshots, self._segments, self.topic_partition
+        )
 
     def _write_producer_snapshot(self) -> None:
         """Snapshot producer state at the log end (called on roll); keep the newest few."""

@@ -3,10 +3,16 @@ written at each roll, the newest few kept, the ones that no longer match the log
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from strom.broker.log.checkpoints import write_atomically
+from strom.broker.log.producer_state import ProducerStateManager
+from strom.broker.log.segment import LogSegment
+from strom.broker.topic_partition import TopicPartition
+
+log = logging.getLogger(__name__)
 
 SNAPSHOT_SUFFIX = ".snapshot"
 SNAPSHOTS_KEPT = 2
@@ -41,3 +47,32 @@ class ProducerSnapshotFiles:
 
     def _path(self, offset: int) -> Path:
         return self._directory / f"{offset:020d}{SNAPSHOT_SUFFIX}"
+
+
+def rebuild_producer_state(
+    state: ProducerStateManager,
+    snapshots: ProducerSnapshotFiles,
+    segments: Sequence[LogSegment],
+    topic_partition: TopicPartition,
+) -> None:
+    """Rebuild idempotence state: the newest producer snapshot at or below the log end,
+    then every batch header after it. Without a snapshot, the active segment alone
+    (producers seen only earlier are then handled as unknown producers)."""
+    state.truncate()
+    end = segments[-1].next_offset
+    snapshots.delete_where(lambda offset: offset > end)
+    start = segments[-1].base_offset
+    for offset in reversed(snapshots.offsets()):
+        try:
+            state.load_snapshot(snapshots.read(offset))
+        except (OSError, ValueError) as error:
+            log.warning("%s: ignoring producer snapshot %d: %s", topic_partition, offset, error)
+            continue
+        start = offset
+        break
+    for segment in segments:
+        if segment.next_offset <= start:
+            continue
+        for entry in segment.batches_from(0):
+            if entry.header.base_offset >= start:
+                state.update(entry.header)
