@@ -1,7 +1,8 @@
 """The cluster metadata log, `__cluster_metadata-0`, stored like any partition log.
 
-With one voter (this broker) a record is committed once it is fsynced here; the Raft
-client that replicates it among several voters is built on this same log.
+It is the log the Raft quorum replicates (it satisfies `RaftLog`: every append is
+fsynced before it counts), and the source the metadata image is replayed from: records
+below the high watermark are committed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from strom.broker.clock import Clock
 from strom.broker.log.batch_builder import RecordToWrite, build_batch
 from strom.broker.log.manager import CLUSTER_METADATA_TOPIC
 from strom.broker.log.partition_log import PartitionLog
+from strom.broker.log.record_batch import read_header, split_batches
 from strom.broker.log.records import decode_records
 from strom.broker.log.segment import LogSegment
 from strom.broker.metadata.records import MetadataRecord, decode_record, encode_record
@@ -66,6 +68,61 @@ class MetadataLog:
     @property
     def end_offset(self) -> int:
         return self._require_log().log_end_offset
+
+    # -- RaftLog -------------------------------------------------------------------------
+
+    @property
+    def log_start_offset(self) -> int:
+        return self._require_log().log_start_offset
+
+    @property
+    def log_end_offset(self) -> int:
+        return self._require_log().log_end_offset
+
+    @property
+    def flushed_end_offset(self) -> int:
+        return self._require_log().recovery_point
+
+    @property
+    def latest_epoch(self) -> int:
+        return self._require_log().epoch_cache.latest_epoch
+
+    def append_as_leader(self, payloads: Sequence[bytes], epoch: int) -> tuple[int, int]:
+        """Append the payloads as one batch stamped with `epoch` (fsynced)."""
+        now = self._clock.time_ms()
+        batch = build_batch([RecordToWrite(key=None, value=p, timestamp=now) for p in payloads])
+        result = self._require_log().append_as_leader(batch, epoch)
+        return result.base_offset, result.last_offset
+
+    def append_as_follower(self, records: bytes) -> int:
+        return self._require_log().append_as_follower(records)
+
+    def read(self, offset: int, max_bytes: int) -> bytes:
+        partition_log = self._require_log()
+        return partition_log.read(offset, max_bytes, partition_log.log_end_offset)
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        return self._require_log().end_offset_for_epoch(epoch)
+
+    def truncate_to(self, offset: int) -> None:
+        self._require_log().truncate_to(offset)
+
+    def flush(self) -> None:
+        self._require_log().flush()
+
+    def payloads_between(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        """(offset, value) of every record in [start, end): what the image replays."""
+        partition_log = self._require_log()
+        offset = max(start, partition_log.log_start_offset)
+        while offset < end:
+            chunk = partition_log.read(offset, 1 << 20, end)
+            if not chunk:
+                return
+            for batch in split_batches(chunk, len(chunk)):
+                for record in decode_records(batch):
+                    if start <= record.offset < end and record.value is not None:
+                        yield record.offset, record.value
+                offset = read_header(batch).last_offset + 1
 
     def append(self, records: Sequence[MetadataRecord]) -> int:
         """Append the records as one batch and fsync; returns the offset of the first."""
