@@ -3,22 +3,32 @@ metadata records and commits them to the metadata log before anyone sees them.
 
 Every public method either commits all of its records or none: validation happens first,
 then one append to the metadata log, then the records are applied to the image and
-published to the components that follow the metadata.
+published to the components that follow the metadata. Cluster membership, elections,
+reassignments and replica placement live in modules of their own; this is their facade.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from strom.broker.clock import Clock, SystemClock
 from strom.broker.config.broker_config import BrokerConfig
 from strom.broker.config.topic_config import validate_topic_overrides
+from strom.broker.controller import reassignments
+from strom.broker.controller.cluster_membership import (
+    ClusterMembership,
+    Endpoint,
+    HeartbeatReply,
+)
+from strom.broker.controller.config_changes import ConfigOp, apply_config_operation
+from strom.broker.controller.elections import ElectionType, elect_leaders
 from strom.broker.controller.errors import (
-    InvalidPartitionsError,
-    InvalidReplicaAssignmentError,
-    InvalidReplicationFactorError,
+    ControllerError,
     InvalidRequestError,
     InvalidTopicError,
     TopicDeletionDisabledError,
@@ -26,7 +36,13 @@ from strom.broker.controller.errors import (
     UnknownTopicError,
     UnknownTopicIdError,
 )
-from strom.broker.controller.partition_changes import AlterPartition, alter_isr
+from strom.broker.controller.partition_assignments import PartitionAssignments
+from strom.broker.controller.partition_changes import (
+    AlterPartition,
+    alter_isr,
+    with_finished_reassignment,
+)
+from strom.broker.controller.reassignments import OngoingReassignment
 from strom.broker.controller.security_changes import (
     ScramUpsertion,
     scram_changes,
@@ -35,12 +51,12 @@ from strom.broker.controller.security_changes import (
 )
 from strom.broker.controller.topic_names import collision_key, validate_topic_name
 from strom.broker.kafka_uuid import random_kafka_uuid
-from strom.broker.metadata.image import MetadataChange, MetadataImage, TopicImage
+from strom.broker.metadata.image import MetadataChange, MetadataImage, PartitionImage, TopicImage
 from strom.broker.metadata.records import (
     ClientQuotaRecord,
     ConfigRecord,
+    FenceBrokerRecord,
     MetadataRecord,
-    PartitionRecord,
     ProducerIdsRecord,
     RemoveAccessControlEntryRecord,
     RemoveTopicRecord,
@@ -56,11 +72,11 @@ from strom.broker.security.errors import (
 from strom.broker.security.quotas import (
     Entity,
 )
+from strom.broker.topic_partition import TopicPartition
 
 log = logging.getLogger(__name__)
 
 PRODUCER_ID_BLOCK_SIZE = 1000
-_MAX_PARTITIONS = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,18 +96,6 @@ class CreatedTopic:
     configs: dict[str, str]
 
 
-class ConfigOp:
-    """IncrementalAlterConfigs operations, with Kafka's ids."""
-
-    SET = 0
-    DELETE = 1
-    APPEND = 2
-    SUBTRACT = 3
-
-
-_LIST_CONFIGS = {"cleanup.policy"}
-
-
 class Controller:
     def __init__(
         self,
@@ -99,11 +103,24 @@ class Controller:
         metadata_log: MetadataLog,
         image: MetadataImage,
         publish: Callable[[MetadataChange], None],
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self._config = config
         self._log = metadata_log
         self._image = image
         self._publish = publish
+        self._membership = ClusterMembership(
+            image,
+            clock or SystemClock(),
+            int(config.values.get("broker.session.timeout.ms", 9000)),
+            self._unclean_allowed,
+            config.node_id,
+            config.broker_rack,
+        )
+        self._assignments = PartitionAssignments(
+            config, self._membership, rng or random.Random(os.urandom(16))
+        )
 
     @property
     def node_id(self) -> int:
@@ -115,17 +132,102 @@ class Controller:
 
     @property
     def live_brokers(self) -> tuple[int, ...]:
-        return (self._config.node_id,)
+        """Unfenced registered brokers; until any broker registers, this node alone."""
+        return self._membership.live_brokers
+
+    # -- cluster membership --------------------------------------------------------------
+
+    def register_broker(
+        self,
+        broker_id: int,
+        incarnation_id: str,
+        endpoints: Sequence[Endpoint],
+        rack: str | None = None,
+    ) -> int:
+        """BrokerRegistration: returns the new broker epoch; the broker starts fenced."""
+        epoch = self._log.end_offset  # the offset the registration record will get
+        self._commit(
+            self._membership.registration(broker_id, incarnation_id, endpoints, rack, epoch)
+        )
+        log.info(
+            "registered broker %d (incarnation %s) at epoch %d", broker_id, incarnation_id, epoch
+        )
+        return epoch
+
+    def broker_heartbeat(
+        self,
+        broker_id: int,
+        broker_epoch: int,
+        current_metadata_offset: int,
+        want_fence: bool = False,
+        want_shutdown: bool = False,
+    ) -> HeartbeatReply:
+        """BrokerHeartbeat: keeps the session, unfences a caught-up broker, and moves
+        leadership away from one that wants to shut down."""
+        records = self._membership.heartbeat(
+            broker_id, broker_epoch, current_metadata_offset, want_fence, want_shutdown
+        )
+        self._commit(records)
+        return self._membership.heartbeat_reply(broker_id, current_metadata_offset, want_shutdown)
+
+    def unregister_broker(self, broker_id: int) -> None:
+        self._commit(self._membership.unregistration(broker_id))
+
+    def fence_expired_brokers(self) -> tuple[int, ...]:
+        """Fence brokers whose session expired and re-elect their partitions; returns
+        the fenced ids. The caller runs it periodically."""
+        records = self._membership.expired_sessions()
+        self._commit(records)
+        fenced = tuple(r.broker_id for r in records if isinstance(r, FenceBrokerRecord))
+        if fenced:
+            log.warning("fenced broker(s) %s: session expired", list(fenced))
+        return fenced
 
     # -- partitions ----------------------------------------------------------------------
 
-    def alter_partition(self, request: AlterPartition) -> None:
-        """AlterPartition: commit a leader's ISR change if it is based on current state."""
+    def alter_partition(self, request: AlterPartition) -> PartitionImage:
+        """AlterPartition: commit a leader's ISR change if it is based on current state,
+        finishing a reassignment whose last target replica the change brings in sync."""
         topic = self._find_topic(None, request.topic_id)
         state = topic.partitions.get(request.partition_id)
         if state is None:
             raise UnknownTopicError(f"Partition {request.partition_id} of {topic.name} not found.")
-        self._commit([alter_isr(state, request, self.live_brokers)])
+        self._membership.check_alter_partition(request)
+        active = self._membership.active_brokers
+        change = alter_isr(state, request, active)
+        self._commit([with_finished_reassignment(topic.topic_id, state, change, active)])
+        return topic.partitions[request.partition_id]
+
+    def elect_leaders(
+        self, election_type: ElectionType, partitions: Collection[TopicPartition] | None
+    ) -> dict[TopicPartition, ControllerError | None]:
+        """ElectLeaders: per partition None (elected) or why not; None partitions: all."""
+        active = self._membership.active_brokers
+        outcome = elect_leaders(self._image, election_type, partitions, active)
+        self._commit(outcome.records)
+        return outcome.results
+
+    def alter_partition_reassignments(
+        self, targets: Mapping[TopicPartition, Sequence[int] | None]
+    ) -> dict[TopicPartition, ControllerError | None]:
+        """AlterPartitionReassignments: start (target replicas) or cancel (None) moves."""
+        membership = self._membership
+        plan = reassignments.plan_reassignments(
+            self._image, targets, membership.registered_brokers, membership.active_brokers
+        )
+        self._commit(plan.records)
+        return plan.results
+
+    def list_partition_reassignments(
+        self, partitions: Collection[TopicPartition] | None = None
+    ) -> list[OngoingReassignment]:
+        return reassignments.ongoing_reassignments(self._image, partitions)
+
+    def advance_reassignments(self) -> int:
+        """Finish every move whose target replicas are all in sync; returns how many."""
+        records = reassignments.finishable(self._image, self._membership.active_brokers)
+        self._commit(records)
+        return len(records)
 
     # -- topics --------------------------------------------------------------------------
 
@@ -136,7 +238,9 @@ class Controller:
         for existing in self._image.topics_by_name:
             if collision_key(existing) == collision_key(name):
                 raise InvalidTopicError(f"Topic '{name}' collides with existing topic: {existing}")
-        assignments = self._plan_assignments(request)
+        assignments = self._assignments.for_new_topic(
+            request.num_partitions, request.replication_factor, request.assignments
+        )
         configs = validate_topic_overrides(dict(request.configs or {}))
         created = CreatedTopic(
             topic_id=random_kafka_uuid(),
@@ -151,7 +255,7 @@ class Controller:
             ConfigRecord("topic", name, key, value) for key, value in sorted(configs.items())
         ]
         records += [
-            _new_partition(created.topic_id, partition, replicas)
+            self._assignments.new_partition(created.topic_id, partition, replicas)
             for partition, replicas in enumerate(assignments)
         ]
         self._commit(records)
@@ -177,31 +281,12 @@ class Controller:
     ) -> None:
         topic = self._find_topic(name, None)
         current = len(topic.partitions)
-        if count < current:
-            raise InvalidPartitionsError(
-                f"Topic currently has {current} partitions, which is higher than the "
-                f"requested {count}."
-            )
-        if count == current:
-            raise InvalidPartitionsError(f"Topic already has {current} partitions.")
-        if count > _MAX_PARTITIONS:
-            raise InvalidPartitionsError(f"Too many partitions: {count}.")
-        replication_factor = len(topic.partitions[0].replicas)
-        new_count = count - current
-        if assignments is not None:
-            if len(assignments) != new_count:
-                raise InvalidReplicaAssignmentError(
-                    f"Increasing the number of partitions by {new_count} but "
-                    f"{len(assignments)} assignments provided."
-                )
-            planned = [self._check_replicas(list(r), replication_factor) for r in assignments]
-        else:
-            planned = self._spread(new_count, replication_factor, start=current)
+        planned = self._assignments.for_new_partitions(topic, count, assignments)
         if validate_only:
             return
         self._commit(
             [
-                _new_partition(topic.topic_id, current + offset, replicas)
+                self._assignments.new_partition(topic.topic_id, current + offset, replicas)
                 for offset, replicas in enumerate(planned)
             ]
         )
@@ -243,7 +328,7 @@ class Controller:
             seen.add(key)
             if operation in (ConfigOp.APPEND, ConfigOp.SUBTRACT) and key not in result:
                 result[key] = ",".join(self._config.log_cleanup_policy)
-            result = _apply_operation(result, key, operation, value)
+            result = apply_config_operation(result, key, operation, value)
         wanted = validate_topic_overrides(result)
         self.alter_topic_configs(name, wanted, validate_only)
 
@@ -343,7 +428,9 @@ class Controller:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _commit(self, records: list[MetadataRecord]) -> None:
+    def _commit(self, records: Sequence[MetadataRecord]) -> None:
+        if not records:
+            return
         first_offset = self._log.append(records)
         for offset, record in enumerate(records, start=first_offset):
             self._publish(self._image.apply(record, offset))
@@ -359,93 +446,8 @@ class Controller:
             raise UnknownTopicError(f"Topic '{name}' does not exist.")
         return topic
 
-    def _plan_assignments(self, request: NewTopic) -> list[list[int]]:
-        if request.assignments:
-            if request.num_partitions != -1 or request.replication_factor != -1:
-                raise InvalidRequestError(
-                    "Both numPartitions or replicationFactor and replicasAssignments were set. "
-                    "Both cannot be used at the same time."
-                )
-            numbered = sorted(request.assignments)
-            if numbered != list(range(len(numbered))):
-                raise InvalidReplicaAssignmentError(
-                    "Partitions must be numbered consecutively from 0."
-                )
-            first = list(request.assignments[0])
-            return [
-                self._check_replicas(list(request.assignments[p]), len(first)) for p in numbered
-            ]
-        partitions = request.num_partitions
-        if partitions == -1:
-            partitions = self._config.num_partitions
-        if partitions <= 0:
-            raise InvalidPartitionsError("Number of partitions must be larger than 0.")
-        if partitions > _MAX_PARTITIONS:
-            raise InvalidPartitionsError(f"Too many partitions: {partitions}.")
-        factor = request.replication_factor
-        if factor == -1:
-            factor = self._config.default_replication_factor
-        if factor <= 0:
-            raise InvalidReplicationFactorError("Replication factor must be larger than 0.")
-        return self._spread(partitions, factor, start=0)
-
-    def _spread(self, count: int, factor: int, start: int) -> list[list[int]]:
-        brokers = sorted(self.live_brokers)
-        if factor > len(brokers):
-            raise InvalidReplicationFactorError(
-                f"Unable to replicate the partition {factor} time(s): The target replication "
-                f"factor of {factor} cannot be reached because only {len(brokers)} broker(s) "
-                "are registered."
-            )
-        return [
-            [brokers[(start + p + r) % len(brokers)] for r in range(factor)] for p in range(count)
-        ]
-
-    def _check_replicas(self, replicas: list[int], factor: int) -> list[int]:
-        if not replicas or len(set(replicas)) != len(replicas):
-            raise InvalidReplicaAssignmentError(f"Duplicate or empty replica list {replicas}.")
-        if len(replicas) != factor:
-            raise InvalidReplicaAssignmentError(
-                "All partitions should have the same number of replicas."
-            )
-        unknown = [r for r in replicas if r not in self.live_brokers]
-        if unknown:
-            raise InvalidReplicaAssignmentError(f"Unknown broker(s) in assignment: {unknown}.")
-        return replicas
-
-
-def _new_partition(topic_id: uuid.UUID, partition: int, replicas: list[int]) -> PartitionRecord:
-    return PartitionRecord(
-        topic_id=topic_id,
-        partition_id=partition,
-        replicas=tuple(replicas),
-        isr=tuple(replicas),
-        leader=replicas[0],
-        leader_epoch=0,
-        partition_epoch=0,
-    )
-
-
-def _apply_operation(
-    configs: dict[str, str], key: str, operation: int, value: str | None
-) -> dict[str, str]:
-    result = dict(configs)
-    if operation == ConfigOp.SET:
-        if value is None:
-            raise InvalidRequestError(f"Null value not supported for SET of {key}")
-        result[key] = value
-    elif operation == ConfigOp.DELETE:
-        result.pop(key, None)
-    elif operation in (ConfigOp.APPEND, ConfigOp.SUBTRACT):
-        if key not in _LIST_CONFIGS:
-            raise InvalidRequestError(f"Config {key} is not a list; APPEND/SUBTRACT need one")
-        current = [item for item in result.get(key, "").split(",") if item]
-        items = [item.strip() for item in (value or "").split(",") if item.strip()]
-        if operation == ConfigOp.APPEND:
-            current += [item for item in items if item not in current]
-        else:
-            current = [item for item in current if item not in items]
-        result[key] = ",".join(current)
-    else:
-        raise InvalidRequestError(f"Unknown config operation {operation}")
-    return result
+    def _unclean_allowed(self, topic: TopicImage) -> bool:
+        override = topic.configs.get("unclean.leader.election.enable")
+        if override is not None:
+            return override.strip().lower() == "true"
+        return bool(self._config.values.get("unclean.leader.election.enable", False))

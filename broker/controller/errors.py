@@ -57,3 +57,31 @@ class IneligibleReplicaError(ControllerError):
 
 class NotControllerError(ControllerError):
     """This node is not the active controller."""
+
+
+class DuplicateBrokerRegistrationError(ControllerError):
+    """Another live process already holds this broker id (a duplicate node.id)."""
+
+
+class StaleBrokerEpochError(ControllerError):
+    """A request from an earlier registration of the broker."""
+
+
+class BrokerIdNotRegisteredError(ControllerError):
+    pass
+
+
+class ElectionNotNeededError(ControllerError):
+    """The partition already has the leader the election would choose."""
+
+
+class PreferredLeaderNotAvailableError(ControllerError):
+    pass
+
+
+class EligibleLeadersNotAvailableError(ControllerError):
+    pass
+
+
+class NoReassignmentInProgressError(ControllerError):
+    pass

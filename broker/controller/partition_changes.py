@@ -30,6 +30,10 @@ class AlterPartition:
     leader_epoch: int
     partition_epoch: int
     new_isr: tuple[int, ...]
+    broker_epoch: int = -1
+    """The leader's broker epoch; -1 when the sender does not say."""
+    new_isr_broker_epochs: tuple[int, ...] = ()
+    """The broker epoch of each new ISR member (-1 each, or empty, when not known)."""
 
 
 def alter_isr(
@@ -93,36 +97,112 @@ def elect_leader(
 
 def reassign(
     topic_id: uuid.UUID, state: PartitionImage, target: tuple[int, ...], alive: Collection[int]
-) -> PartitionRecord:
-    """One step of moving a partition to `target` replicas: first add the new replicas
-    (they join the ISR once caught up), then, when every target replica is in the ISR,
-    drop the old ones and move the leader into the target if needed."""
-    if set(target) - set(state.replicas):
-        replicas = (*state.replicas, *(r for r in target if r not in state.replicas))
-        return _record(
-            topic_id,
-            state,
-            isr=state.isr,
-            leader=state.leader,
-            bump_leader=False,
-            replicas=replicas,
-        )
+) -> PartitionRecord | None:
+    """Start moving a partition to `target` (replacing any pending move): the new replicas
+    are added first and join the ISR once caught up; the old ones are dropped only then
+    (`finish_reassignment`). When no replica has to catch up the move finishes at once.
+    None when the partition already is where it should go."""
+    original = state.original_replicas
+    adding = tuple(r for r in target if r not in original)
+    removing = tuple(r for r in original if r not in target)
+    replicas = (*target, *removing)
+    moving = PartitionImage(
+        state.partition_id,
+        replicas,
+        tuple(r for r in state.isr if r in replicas),
+        state.leader,
+        state.leader_epoch,
+        state.partition_epoch,
+        adding,
+        removing,
+    )
+    if ready_to_finish(moving, target):
+        finished = finish_reassignment(topic_id, moving, alive)
+        if finished is not None:
+            unchanged = (finished.replicas, finished.isr, finished.leader) == (
+                state.replicas,
+                state.isr,
+                state.leader,
+            )
+            return None if unchanged and not state.is_reassigning else finished
+    if moving.leader not in replicas:
+        # The leader was a replica of the move being replaced: it goes with it.
+        return _elected(topic_id, state, moving, alive)
+    return _record(
+        topic_id,
+        state,
+        isr=moving.isr,
+        leader=state.leader,
+        bump_leader=False,
+        replicas=replicas,
+        adding=adding,
+        removing=removing,
+    )
+
+
+def finish_reassignment(
+    topic_id: uuid.UUID, state: PartitionImage, alive: Collection[int]
+) -> PartitionRecord | None:
+    """Drop the replicas being removed once every target replica is in the ISR, moving the
+    leadership into the target if needed; None while that cannot happen yet."""
+    target = state.target_replicas
+    if not ready_to_finish(state, target):
+        return None
     isr = tuple(r for r in state.isr if r in target)
     leader = state.leader
     if leader not in target:
         leader = next((r for r in target if r in isr and r in alive), NO_LEADER)
+        if leader == NO_LEADER:
+            return None
     return _record(
         topic_id,
         state,
-        isr=isr or state.isr[:1],
+        isr=isr,
         leader=leader,
         bump_leader=leader != state.leader,
         replicas=target,
     )
 
 
-def reassignment_complete(state: PartitionImage, target: tuple[int, ...]) -> bool:
-    return state.replicas == target
+def cancel_reassignment(
+    topic_id: uuid.UUID, state: PartitionImage, alive: Collection[int]
+) -> PartitionRecord:
+    """Go back to the replicas the pending move started from; replicas that were being
+    added leave (and with them leadership, should one of them hold it)."""
+    original = state.original_replicas
+    reverted = PartitionImage(
+        state.partition_id,
+        original,
+        tuple(r for r in state.isr if r in original),
+        state.leader,
+        state.leader_epoch,
+        state.partition_epoch,
+    )
+    if state.leader not in original:
+        return _elected(topic_id, state, reverted, alive)
+    return _record(
+        topic_id, state, isr=reverted.isr, leader=state.leader, bump_leader=False, replicas=original
+    )
+
+
+def with_finished_reassignment(
+    topic_id: uuid.UUID, state: PartitionImage, change: PartitionRecord, alive: Collection[int]
+) -> PartitionRecord:
+    """`change` (an ISR change of `state`), finishing the pending reassignment in the same
+    record when the change brought the last target replica into the ISR."""
+    changed = PartitionImage(
+        state.partition_id,
+        change.replicas,
+        change.isr,
+        change.leader,
+        state.leader_epoch,
+        state.partition_epoch,
+        change.adding_replicas,
+        change.removing_replicas,
+    )
+    if not changed.is_reassigning:
+        return change
+    return finish_reassignment(topic_id, changed, alive) or change
 
 
 def ready_to_finish(state: PartitionImage, target: tuple[int, ...]) -> bool:
@@ -138,8 +218,12 @@ def _record(
     leader: int,
     bump_leader: bool,
     replicas: tuple[int, ...] | None = None,
+    adding: tuple[int, ...] | None = None,
+    removing: tuple[int, ...] | None = None,
 ) -> PartitionRecord:
-    # Every change bumps the partition epoch; only a new leader bumps the leader epoch.
+    # Every change bumps the partition epoch; only a new leader bumps the leader epoch. A
+    # change that names new replicas ends the pending move unless it names the move too.
+    moved = replicas is not None
     return PartitionRecord(
         topic_id=topic_id,
         partition_id=state.partition_id,
@@ -148,4 +232,25 @@ def _record(
         leader=leader,
         leader_epoch=state.leader_epoch + 1 if bump_leader else state.leader_epoch,
         partition_epoch=state.partition_epoch + 1,
+        adding_replicas=adding if adding is not None else () if moved else state.adding_replicas,
+        removing_replicas=(
+            removing if removing is not None else () if moved else state.removing_replicas
+        ),
+    )
+
+
+def _elected(
+    topic_id: uuid.UUID, state: PartitionImage, changed: PartitionImage, alive: Collection[int]
+) -> PartitionRecord:
+    """`changed` (new replicas, ISR) with the leader chosen again among its ISR."""
+    leader = next((r for r in changed.replicas if r in changed.isr and r in alive), NO_LEADER)
+    return _record(
+        topic_id,
+        state,
+        isr=changed.isr,
+        leader=leader,
+        bump_leader=True,
+        replicas=changed.replicas,
+        adding=changed.adding_replicas,
+        removing=changed.removing_replicas,
     )

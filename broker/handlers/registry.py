@@ -5,6 +5,10 @@ follow Apache Kafka 4.0, because clients (kafka-python) infer the broker's relea
 them and gate features on it. The one exception is Kafka's own: Produce v0-v2 are
 advertised but refused (KAFKA-18659), because librdkafka enables gzip, snappy and lz4
 only when the advertised Produce range reaches down to v0.
+
+The APIs brokers send to the controller (AlterPartition, BrokerRegistration,
+BrokerHeartbeat) are served but, as in Kafka, advertised only on a controller listener:
+a router for client listeners leaves them out of ApiVersions.
 """
 
 from __future__ import annotations
@@ -15,7 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from strom.broker.handlers.acls import handle_create_acls, handle_delete_acls, handle_describe_acls
+from strom.broker.handlers.alter_partition import handle_alter_partition
 from strom.broker.handlers.api_versions import handle_api_versions
+from strom.broker.handlers.broker_lifecycle import (
+    handle_broker_heartbeat,
+    handle_broker_registration,
+    handle_unregister_broker,
+)
 from strom.broker.handlers.client_quotas import (
     handle_alter_client_quotas,
     handle_describe_client_quotas,
@@ -47,6 +57,11 @@ from strom.broker.handlers.groups import (
 from strom.broker.handlers.log_dirs import handle_describe_log_dirs
 from strom.broker.handlers.metadata import handle_metadata
 from strom.broker.handlers.offsets import handle_list_offsets, handle_offset_for_leader_epoch
+from strom.broker.handlers.partition_admin import (
+    handle_alter_partition_reassignments,
+    handle_elect_leaders,
+    handle_list_partition_reassignments,
+)
 from strom.broker.handlers.produce import handle_produce
 from strom.broker.handlers.producer_ids import handle_init_producer_id
 from strom.broker.handlers.sasl import handle_sasl_authenticate, handle_sasl_handshake
@@ -75,6 +90,8 @@ class ApiSpec:
     handle: Handler
     advertised_min_version: int | None = None
     """Set when ApiVersions must advertise below `min_version`; those versions stay refused."""
+    controller_only: bool = False
+    """Sent by brokers to the controller; advertised on controller listeners only."""
 
 
 APIS: tuple[ApiSpec, ...] = (
@@ -114,17 +131,33 @@ APIS: tuple[ApiSpec, ...] = (
     ApiSpec(36, "SaslAuthenticate", 0, 2, handle_sasl_authenticate),
     ApiSpec(50, "DescribeUserScramCredentials", 0, 0, handle_describe_user_scram_credentials),
     ApiSpec(51, "AlterUserScramCredentials", 0, 0, handle_alter_user_scram_credentials),
+    ApiSpec(43, "ElectLeaders", 0, 2, handle_elect_leaders),
+    ApiSpec(45, "AlterPartitionReassignments", 0, 0, handle_alter_partition_reassignments),
+    ApiSpec(46, "ListPartitionReassignments", 0, 0, handle_list_partition_reassignments),
+    ApiSpec(64, "UnregisterBroker", 0, 0, handle_unregister_broker),
+    ApiSpec(56, "AlterPartition", 2, 3, handle_alter_partition, controller_only=True),
+    ApiSpec(62, "BrokerRegistration", 0, 4, handle_broker_registration, controller_only=True),
+    ApiSpec(63, "BrokerHeartbeat", 0, 1, handle_broker_heartbeat, controller_only=True),
 )
 
 
 class RequestRouter:
     """The protocol edge's dispatcher: finds the handler, times it, counts it."""
 
-    def __init__(self, services: BrokerServices, apis: tuple[ApiSpec, ...] = APIS) -> None:
+    def __init__(
+        self,
+        services: BrokerServices,
+        apis: tuple[ApiSpec, ...] = APIS,
+        controller_listener: bool = False,
+    ) -> None:
         self._services = services
         self._specs = {spec.key: spec for spec in apis}
         self._supported = {spec.key: (spec.min_version, spec.max_version) for spec in apis}
-        self._advertised = {spec.key: _advertised_range(spec) for spec in apis}
+        self._advertised = {
+            spec.key: _advertised_range(spec)
+            for spec in apis
+            if controller_listener or not spec.controller_only
+        }
 
     @property
     def supported_versions(self) -> Mapping[int, tuple[int, int]]:

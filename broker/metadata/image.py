@@ -5,20 +5,27 @@ Handlers read it; only `apply` (driven by the metadata log) changes it.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from strom.broker.metadata.records import (
     AccessControlEntryRecord,
+    BrokerRegistrationChangeRecord,
     ClientQuotaRecord,
     ConfigRecord,
+    FenceBrokerRecord,
     MetadataRecord,
     PartitionRecord,
     ProducerIdsRecord,
+    RegisterBrokerRecord,
     RemoveAccessControlEntryRecord,
     RemoveTopicRecord,
     RemoveUserScramCredentialRecord,
     TopicRecord,
+    UnfenceBrokerRecord,
+    UnregisterBrokerRecord,
     UserScramCredentialRecord,
 )
 
@@ -33,6 +40,51 @@ class PartitionImage:
     leader: int
     leader_epoch: int
     partition_epoch: int
+    adding_replicas: tuple[int, ...] = ()
+    removing_replicas: tuple[int, ...] = ()
+
+    @property
+    def is_reassigning(self) -> bool:
+        return bool(self.adding_replicas or self.removing_replicas)
+
+    @property
+    def target_replicas(self) -> tuple[int, ...]:
+        """Where the partition is going: its replicas without those being removed."""
+        return tuple(r for r in self.replicas if r not in self.removing_replicas)
+
+    @property
+    def original_replicas(self) -> tuple[int, ...]:
+        """Where a pending reassignment started: its replicas without those being added."""
+        return tuple(r for r in self.replicas if r not in self.adding_replicas)
+
+
+class BrokerListener(NamedTuple):
+    listener_name: str
+    host: str
+    port: int
+    security_protocol: str
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerRegistration:
+    """A registered broker process (Kafka's BrokerRegistration); the epoch changes with
+    every registration, so requests from an earlier incarnation are told apart."""
+
+    broker_id: int
+    incarnation_id: str
+    broker_epoch: int
+    endpoints: tuple[BrokerListener, ...]
+    rack: str | None
+    fenced: bool = True
+    in_controlled_shutdown: bool = False
+
+    @property
+    def is_active(self) -> bool:
+        """May lead partitions and join ISRs: unfenced and not shutting down."""
+        return not self.fenced and not self.in_controlled_shutdown
+
+    def endpoint(self, listener_name: str) -> BrokerListener | None:
+        return next((e for e in self.endpoints if e.listener_name == listener_name), None)
 
 
 @dataclass(slots=True)
@@ -68,12 +120,22 @@ class MetadataImage:
         self.acls: dict[str, AccessControlEntryRecord] = {}
         # entity ((type, name or None for <default>), ...) → quota key → value
         self.client_quotas: dict[tuple[tuple[str, str | None], ...], dict[str, float]] = {}
+        self.brokers: dict[int, BrokerRegistration] = {}
 
     def topic(self, name: str) -> TopicImage | None:
         return self.topics_by_name.get(name)
 
     def topic_by_id(self, topic_id: uuid.UUID) -> TopicImage | None:
         return self.topics_by_id.get(topic_id)
+
+    @property
+    def unfenced_brokers(self) -> tuple[int, ...]:
+        return tuple(sorted(b.broker_id for b in self.brokers.values() if not b.fenced))
+
+    @property
+    def active_brokers(self) -> tuple[int, ...]:
+        """Brokers that may lead and join ISRs: unfenced and not in controlled shutdown."""
+        return tuple(sorted(b.broker_id for b in self.brokers.values() if b.is_active))
 
     @property
     def partition_count(self) -> int:
@@ -98,6 +160,8 @@ class MetadataImage:
                     leader=record.leader,
                     leader_epoch=record.leader_epoch,
                     partition_epoch=record.partition_epoch,
+                    adding_replicas=record.adding_replicas,
+                    removing_replicas=record.removing_replicas,
                 )
             case RemoveTopicRecord(topic_id=topic_id):
                 topic = self.topics_by_id.pop(topic_id, None)
@@ -123,7 +187,54 @@ class MetadataImage:
                         del self.client_quotas[entity]
                 else:
                     values[key] = value
+            case (
+                RegisterBrokerRecord()
+                | UnregisterBrokerRecord()
+                | FenceBrokerRecord()
+                | UnfenceBrokerRecord()
+                | BrokerRegistrationChangeRecord()
+            ):
+                self._apply_broker(record)
         return MetadataChange(record, topic)
+
+    def _apply_broker(
+        self,
+        record: RegisterBrokerRecord
+        | UnregisterBrokerRecord
+        | FenceBrokerRecord
+        | UnfenceBrokerRecord
+        | BrokerRegistrationChangeRecord,
+    ) -> None:
+        if isinstance(record, RegisterBrokerRecord):
+            self.brokers[record.broker_id] = BrokerRegistration(
+                broker_id=record.broker_id,
+                incarnation_id=record.incarnation_id,
+                broker_epoch=record.broker_epoch,
+                endpoints=tuple(BrokerListener(*endpoint) for endpoint in record.endpoints),
+                rack=record.rack,
+                fenced=record.fenced,
+                in_controlled_shutdown=record.in_controlled_shutdown,
+            )
+            return
+        current = self.brokers.get(record.broker_id)
+        # A change for an earlier registration of the broker no longer applies.
+        if current is None or current.broker_epoch != record.broker_epoch:
+            return
+        if isinstance(record, UnregisterBrokerRecord):
+            del self.brokers[record.broker_id]
+        elif isinstance(record, FenceBrokerRecord | UnfenceBrokerRecord):
+            fenced = isinstance(record, FenceBrokerRecord)
+            self.brokers[record.broker_id] = dataclasses.replace(current, fenced=fenced)
+        else:
+            self.brokers[record.broker_id] = dataclasses.replace(
+                current,
+                fenced=current.fenced if record.fenced is None else record.fenced,
+                in_controlled_shutdown=(
+                    current.in_controlled_shutdown
+                    if record.in_controlled_shutdown is None
+                    else record.in_controlled_shutdown
+                ),
+            )
 
     def _apply_config(self, record: ConfigRecord) -> TopicImage | None:
         if record.resource_type == "broker":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, ClassVar
 
 
@@ -30,6 +30,10 @@ class PartitionRecord:
     leader: int
     leader_epoch: int
     partition_epoch: int
+    # A reassignment in progress (Kafka's addingReplicas/removingReplicas): `replicas` is
+    # the target followed by the replicas being removed; empty when none is pending.
+    adding_replicas: tuple[int, ...] = ()
+    removing_replicas: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,53 @@ class ClientQuotaRecord:
     value: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class RegisterBrokerRecord:
+    """A broker process registered: its epoch is the offset of this record. Endpoints are
+    (listener name, host, port, security protocol)."""
+
+    type_name: ClassVar[str] = "RegisterBrokerRecord"
+    broker_id: int
+    incarnation_id: str
+    broker_epoch: int
+    endpoints: tuple[tuple[str, str, int, str], ...]
+    rack: str | None
+    fenced: bool = True
+    in_controlled_shutdown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UnregisterBrokerRecord:
+    type_name: ClassVar[str] = "UnregisterBrokerRecord"
+    broker_id: int
+    broker_epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class FenceBrokerRecord:
+    type_name: ClassVar[str] = "FenceBrokerRecord"
+    broker_id: int
+    broker_epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnfenceBrokerRecord:
+    type_name: ClassVar[str] = "UnfenceBrokerRecord"
+    broker_id: int
+    broker_epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerRegistrationChangeRecord:
+    """Change a registration's fencing or controlled-shutdown state (None: unchanged)."""
+
+    type_name: ClassVar[str] = "BrokerRegistrationChangeRecord"
+    broker_id: int
+    broker_epoch: int
+    fenced: bool | None = None
+    in_controlled_shutdown: bool | None = None
+
+
 MetadataRecord = (
     TopicRecord
     | PartitionRecord
@@ -122,6 +173,11 @@ MetadataRecord = (
     | AccessControlEntryRecord
     | RemoveAccessControlEntryRecord
     | ClientQuotaRecord
+    | RegisterBrokerRecord
+    | UnregisterBrokerRecord
+    | FenceBrokerRecord
+    | UnfenceBrokerRecord
+    | BrokerRegistrationChangeRecord
 )
 
 _TYPES: dict[str, type[Any]] = {
@@ -137,6 +193,11 @@ _TYPES: dict[str, type[Any]] = {
         AccessControlEntryRecord,
         RemoveAccessControlEntryRecord,
         ClientQuotaRecord,
+        RegisterBrokerRecord,
+        UnregisterBrokerRecord,
+        FenceBrokerRecord,
+        UnfenceBrokerRecord,
+        BrokerRegistrationChangeRecord,
     )
 }
 
@@ -162,13 +223,20 @@ def decode_record(raw: bytes) -> MetadataRecord:
         data = envelope["data"]
         values = {}
         for field in fields(cls):
+            if field.name not in data and field.default is not MISSING:
+                continue  # written before the field existed: its default applies
             value = data[field.name]
             if field.name == "topic_id":
                 value = uuid.UUID(value)
-            elif isinstance(value, list):
-                value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
-            values[field.name] = value
+            values[field.name] = _tuples(value)
         record: MetadataRecord = cls(**values)
         return record
     except (KeyError, TypeError, ValueError) as error:
         raise MetadataRecordError(f"undecodable metadata record: {error}") from error
+
+
+def _tuples(value: Any) -> Any:
+    """JSON arrays back to the (nested) tuples the records hold."""
+    if isinstance(value, list):
+        return tuple(_tuples(item) for item in value)
+    return value

@@ -16,11 +16,15 @@ from strom.broker.controller.partition_changes import (
     NO_LEADER,
     AlterPartition,
     alter_isr,
+    cancel_reassignment,
     elect_leader,
+    finish_reassignment,
     ready_to_finish,
     reassign,
+    with_finished_reassignment,
 )
 from strom.broker.metadata.image import PartitionImage
+from strom.broker.metadata.records import PartitionRecord
 
 TOPIC_ID = uuid.UUID(int=3)
 STATE = PartitionImage(0, (1, 2, 3), (1, 2), leader=1, leader_epoch=4, partition_epoch=9)
@@ -95,8 +99,76 @@ def test_preferred_election_moves_leadership_back_to_the_first_replica() -> None
 def test_reassignment_adds_new_replicas_first_and_drops_old_ones_once_they_are_in_sync() -> None:
     start = PartitionImage(0, (1, 2), (1, 2), leader=1, leader_epoch=0, partition_epoch=0)
     grown = reassign(TOPIC_ID, start, (2, 3), alive={1, 2, 3})
-    assert (grown.replicas, grown.isr, grown.leader) == ((1, 2, 3), (1, 2), 1)
-    grown_state = PartitionImage(0, grown.replicas, (1, 2, 3), 1, 0, grown.partition_epoch + 1)
-    assert ready_to_finish(grown_state, (2, 3))
-    final = reassign(TOPIC_ID, grown_state, (2, 3), alive={1, 2, 3})
+    assert grown is not None
+    # Kafka's layout: the target first, then the replicas being removed.
+    assert (grown.replicas, grown.isr, grown.leader) == ((2, 3, 1), (1, 2), 1)
+    assert (grown.adding_replicas, grown.removing_replicas) == ((3,), (1,))
+    caught_up = _state_of(grown, isr=(1, 2, 3))
+    assert ready_to_finish(caught_up, (2, 3))
+    final = finish_reassignment(TOPIC_ID, caught_up, alive={1, 2, 3})
+    assert final is not None
     assert (final.replicas, final.isr, final.leader, final.leader_epoch) == ((2, 3), (2, 3), 2, 1)
+    assert (final.adding_replicas, final.removing_replicas) == ((), ())
+
+
+def test_a_reassignment_waits_while_a_target_replica_is_out_of_sync() -> None:
+    moving = PartitionImage(
+        0, (2, 3, 1), (1, 2), 1, 0, 1, adding_replicas=(3,), removing_replicas=(1,)
+    )
+    assert finish_reassignment(TOPIC_ID, moving, alive={1, 2, 3}) is None
+
+
+def test_a_reassignment_needing_no_catch_up_finishes_at_once() -> None:
+    start = PartitionImage(0, (1, 2, 3), (1, 2, 3), leader=1, leader_epoch=0, partition_epoch=0)
+    shrunk = reassign(TOPIC_ID, start, (3, 2), alive={1, 2, 3})
+    assert shrunk is not None
+    # The old leader goes; the first target replica in sync takes over.
+    assert (shrunk.replicas, shrunk.isr, shrunk.leader, shrunk.leader_epoch) == (
+        (3, 2),
+        (2, 3),
+        3,
+        1,
+    )
+    assert reassign(TOPIC_ID, start, (1, 2, 3), alive={1, 2, 3}) is None
+
+
+def test_an_isr_change_that_completes_a_reassignment_finishes_it_in_the_same_record() -> None:
+    moving = PartitionImage(
+        0, (2, 3, 1), (1, 2), 1, 4, 9, adding_replicas=(3,), removing_replicas=(1,)
+    )
+    change = alter_isr(moving, request((1, 2, 3)), eligible={1, 2, 3})
+    record = with_finished_reassignment(TOPIC_ID, moving, change, alive={1, 2, 3})
+    assert (record.replicas, record.isr, record.leader) == ((2, 3), (2, 3), 2)
+    assert (record.leader_epoch, record.partition_epoch) == (5, 10)
+
+
+def test_cancelling_a_reassignment_returns_to_the_original_replicas() -> None:
+    moving = PartitionImage(
+        0, (2, 3, 1), (1, 2, 3), 3, 1, 5, adding_replicas=(3,), removing_replicas=(1,)
+    )
+    record = cancel_reassignment(TOPIC_ID, moving, alive={1, 2, 3})
+    assert (record.replicas, record.isr, record.adding_replicas) == ((2, 1), (1, 2), ())
+    # The leader was one of the replicas being added: leadership moves back, epoch bumped.
+    assert (record.leader, record.leader_epoch) == (2, 2)
+
+
+def test_elections_during_a_reassignment_keep_it_pending() -> None:
+    moving = PartitionImage(
+        0, (2, 3, 1), (1, 2), 1, 0, 1, adding_replicas=(3,), removing_replicas=(1,)
+    )
+    record = elect_leader(TOPIC_ID, moving, alive={2, 3})
+    assert record is not None
+    assert (record.leader, record.adding_replicas, record.removing_replicas) == (2, (3,), (1,))
+
+
+def _state_of(record: PartitionRecord, isr: tuple[int, ...]) -> PartitionImage:
+    return PartitionImage(
+        record.partition_id,
+        record.replicas,
+        isr,
+        record.leader,
+        record.leader_epoch,
+        record.partition_epoch,
+        record.adding_replicas,
+        record.removing_replicas,
+    )
