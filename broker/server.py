@@ -10,6 +10,7 @@ from pathlib import Path
 
 from strom.broker.clock import Clock, SystemClock
 from strom.broker.config.broker_config import BrokerConfig
+from strom.broker.controller.active_controller import ActiveController
 from strom.broker.controller.controller import Controller, NewTopic
 from strom.broker.controller.partition_changes import AlterPartition
 from strom.broker.coordinator.group_coordinator import GroupCoordinator, GroupSettings
@@ -78,25 +79,29 @@ class BrokerServer:
             image.apply(record, offset)
         self._metadata_log = metadata_log
 
-        controller: Controller | None = None
-
         async def propose_isr(change: IsrChange) -> None:
-            assert controller is not None
-            controller.alter_partition(
-                AlterPartition(
-                    change.topic_id,
-                    change.topic_partition.partition,
-                    config.node_id,
-                    change.leader_epoch,
-                    change.partition_epoch,
-                    change.new_isr,
-                )
+            request = AlterPartition(
+                change.topic_id,
+                change.topic_partition.partition,
+                config.node_id,
+                change.leader_epoch,
+                change.partition_epoch,
+                change.new_isr,
             )
+            await active_controller.run(lambda c: c.alter_partition(request))
 
         replica_manager = ReplicaManager(config, log_manager, image, self._clock, propose_isr)
         replica_manager.load()
         self._replica_manager = replica_manager
-        controller = Controller(config, metadata_log, image, publish=replica_manager.apply)
+        controller = Controller(
+            config, metadata_log, image, publish=replica_manager.apply, clock=self._clock
+        )
+        active_controller = ActiveController(
+            controller,
+            is_active=lambda: True,
+            wait_committed=_committed_already,
+            commit_timeout_ms=0,
+        )
         group_coordinator = self._group_coordinator(controller, replica_manager)
         self._group_coordinator_ref = group_coordinator
         metrics = BrokerMetrics()
@@ -117,9 +122,12 @@ class BrokerServer:
             cluster_id=cluster_id,
             image=image,
             controller=controller,
+            active_controller=active_controller,
             replica_manager=replica_manager,
             log_manager=log_manager,
-            producer_ids=ProducerIdManager(controller.allocate_producer_ids),
+            producer_ids=ProducerIdManager(
+                lambda: active_controller.run(lambda c: c.allocate_producer_ids())
+            ),
             metrics=metrics,
             group_coordinator=group_coordinator,
             clock=self._clock,
@@ -284,3 +292,7 @@ class BrokerServer:
         # An advertised port of 0 follows the port the listener actually bound.
         port = endpoint.port or listener.port
         return [BrokerEndpoint(config.node_id, host, port, config.broker_rack)]
+
+
+async def _committed_already(end_offset: int, timeout_ms: int) -> None:
+    """The one-voter log commits on append (until the quorum drives it)."""

@@ -61,6 +61,7 @@ from strom.broker.metadata.records import (
     RemoveAccessControlEntryRecord,
     RemoveTopicRecord,
     TopicRecord,
+    encode_record,
 )
 from strom.broker.quorum.metadata_log import MetadataLog
 from strom.broker.security.acl_records import binding_of, record_of
@@ -105,11 +106,16 @@ class Controller:
         publish: Callable[[MetadataChange], None],
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        proposer: Callable[[Sequence[bytes]], int] | None = None,
     ) -> None:
         self._config = config
         self._log = metadata_log
         self._image = image
         self._publish = publish
+        # With a proposer (the Raft quorum) records are applied when committed, by the
+        # metadata loader; without one they are committed and applied here at once.
+        self._proposer = proposer
+        self.proposed_end_offset = 0
         self._membership = ClusterMembership(
             image,
             clock or SystemClock(),
@@ -431,7 +437,12 @@ class Controller:
     def _commit(self, records: Sequence[MetadataRecord]) -> None:
         if not records:
             return
+        if self._proposer is not None:
+            first_offset = self._proposer([encode_record(record) for record in records])
+            self.proposed_end_offset = first_offset + len(records)
+            return
         first_offset = self._log.append(records)
+        self.proposed_end_offset = first_offset + len(records)
         for offset, record in enumerate(records, start=first_offset):
             self._publish(self._image.apply(record, offset))
 

@@ -85,3 +85,7 @@ class EligibleLeadersNotAvailableError(ControllerError):
 
 class NoReassignmentInProgressError(ControllerError):
     pass
+
+
+class ControllerTimeoutError(ControllerError):
+    """The change was proposed but not committed in time; it may still take effect."""

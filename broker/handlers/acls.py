@@ -41,7 +41,8 @@ async def handle_create_acls(request: Any, ctx: RequestContext) -> Any:
             except ValueError as error:
                 invalid[index] = str(error)
                 bindings.append(None)
-        results = iter(ctx.services.controller.create_acls([b for b in bindings if b is not None]))
+        valid = [b for b in bindings if b is not None]
+        results = iter(await ctx.services.active_controller.run(lambda c: c.create_acls(valid)))
         outcomes = []
         for index in range(len(bindings)):
             if index in invalid:
@@ -96,7 +97,8 @@ async def handle_delete_acls(request: Any, ctx: RequestContext) -> Any:
             except ValueError as error:
                 problems[index] = str(error)
                 filters.append(None)
-        deleted = iter(ctx.services.controller.delete_acls([f for f in filters if f is not None]))
+        wanted = [f for f in filters if f is not None]
+        deleted = iter(await ctx.services.active_controller.run(lambda c: c.delete_acls(wanted)))
         results = []
         for index in range(len(filters)):
             if index in problems:

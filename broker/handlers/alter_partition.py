@@ -26,7 +26,7 @@ async def handle_alter_partition(request: Any, ctx: RequestContext) -> Any:
         partitions = []
         for data in topic.partitions:
             try:
-                partitions.append(_alter(module, ctx, request, topic.topic_id, data))
+                partitions.append(await _alter(module, ctx, request, topic.topic_id, data))
             except StaleBrokerEpochError:
                 # The sender is not the broker the controller knows: nothing it asks holds.
                 return _response(module, ErrorCode.stale_broker_epoch, ())
@@ -34,7 +34,7 @@ async def handle_alter_partition(request: Any, ctx: RequestContext) -> Any:
     return _response(module, ErrorCode.none, tuple(topics))
 
 
-def _alter(module: Any, ctx: RequestContext, request: Any, topic_id: Any, data: Any) -> Any:
+async def _alter(module: Any, ctx: RequestContext, request: Any, topic_id: Any, data: Any) -> Any:
     if hasattr(data, "new_isr_with_epochs"):
         new_isr = tuple(int(s.broker_id) for s in data.new_isr_with_epochs)
         epochs = tuple(int(s.broker_epoch) for s in data.new_isr_with_epochs)
@@ -51,7 +51,7 @@ def _alter(module: Any, ctx: RequestContext, request: Any, topic_id: Any, data: 
         new_isr_broker_epochs=epochs,
     )
     try:
-        state = ctx.services.controller.alter_partition(change)
+        state = await ctx.services.active_controller.run(lambda c: c.alter_partition(change))
     except StaleBrokerEpochError:
         raise
     except ControllerError as failure:

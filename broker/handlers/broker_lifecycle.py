@@ -38,14 +38,14 @@ async def handle_broker_registration(request: Any, ctx: RequestContext) -> Any:
         error = ErrorCode.inconsistent_cluster_id
     else:
         try:
-            epoch = ctx.services.controller.register_broker(
-                int(request.broker_id),
-                str(request.incarnation_id),
-                [
-                    (lst.name, lst.host, int(lst.port), _PROTOCOLS[lst.security_protocol])
-                    for lst in request.listeners
-                ],
-                request.rack,
+            endpoints = [
+                (lst.name, lst.host, int(lst.port), _PROTOCOLS[lst.security_protocol])
+                for lst in request.listeners
+            ]
+            epoch = await ctx.services.active_controller.run(
+                lambda c: c.register_broker(
+                    int(request.broker_id), str(request.incarnation_id), endpoints, request.rack
+                )
             )
         except ControllerError as failure:
             error = error_code_for(failure)
@@ -62,12 +62,14 @@ async def handle_broker_heartbeat(request: Any, ctx: RequestContext) -> Any:
     if not ctx.allowed_on_cluster(AclOperation.CLUSTER_ACTION):
         return _heartbeat_error(module, ErrorCode.cluster_authorization_failed)
     try:
-        reply = ctx.services.controller.broker_heartbeat(
-            int(request.broker_id),
-            int(request.broker_epoch),
-            int(request.current_metadata_offset),
-            want_fence=request.want_fence,
-            want_shutdown=request.want_shut_down,
+        reply = await ctx.services.active_controller.run(
+            lambda c: c.broker_heartbeat(
+                int(request.broker_id),
+                int(request.broker_epoch),
+                int(request.current_metadata_offset),
+                want_fence=request.want_fence,
+                want_shutdown=request.want_shut_down,
+            )
         )
     except ControllerError as failure:
         return _heartbeat_error(module, error_code_for(failure))
@@ -89,7 +91,9 @@ async def handle_unregister_broker(request: Any, ctx: RequestContext) -> Any:
         code, message = ErrorCode.cluster_authorization_failed, "Cluster authorization failed."
     else:
         try:
-            ctx.services.controller.unregister_broker(int(request.broker_id))
+            await ctx.services.active_controller.run(
+                lambda c: c.unregister_broker(int(request.broker_id))
+            )
         except ControllerError as failure:
             code, message = error_code_for(failure), str(failure)
     return make(

@@ -27,12 +27,12 @@ async def handle_alter_client_quotas(request: Any, ctx: RequestContext) -> Any:
             for _ in entities
         ]
     else:
-        results = ctx.services.controller.alter_client_quotas(
-            [
-                (entity, [(op.key, float(op.value), op.remove) for op in entry.ops])
-                for entity, entry in zip(entities, request.entries, strict=True)
-            ],
-            request.validate_only,
+        changes = [
+            (entity, [(op.key, float(op.value), op.remove) for op in entry.ops])
+            for entity, entry in zip(entities, request.entries, strict=True)
+        ]
+        results = await ctx.services.active_controller.run(
+            lambda c: c.alter_client_quotas(changes, request.validate_only)
         )
         outcomes = [
             (ErrorCode.none, None) if error is None else (error_code_for(error), str(error))

@@ -57,14 +57,13 @@ async def handle_describe_configs(request: Any, ctx: RequestContext) -> Any:
 
 async def handle_alter_configs(request: Any, ctx: RequestContext) -> Any:
     module = response_module(ALTER_CONFIGS_KEY, ctx.api_version)
-    controller = ctx.services.controller
     responses = []
     for resource in request.resources:
         values = {config.name: config.value for config in resource.configs}
-        error, message = _alter(
+        error, message = await _alter(
             ctx,
             resource,
-            lambda name, values=values: controller.alter_topic_configs(
+            lambda c, name, values=values: c.alter_topic_configs(
                 name, values, request.validate_only
             ),
         )
@@ -74,14 +73,13 @@ async def handle_alter_configs(request: Any, ctx: RequestContext) -> Any:
 
 async def handle_incremental_alter_configs(request: Any, ctx: RequestContext) -> Any:
     module = response_module(INCREMENTAL_ALTER_CONFIGS_KEY, ctx.api_version)
-    controller = ctx.services.controller
     responses = []
     for resource in request.resources:
         operations = [(c.name, c.config_operation, c.value) for c in resource.configs]
-        error, message = _alter(
+        error, message = await _alter(
             ctx,
             resource,
-            lambda name, operations=operations: controller.incremental_alter_topic_configs(
+            lambda c, name, operations=operations: c.incremental_alter_topic_configs(
                 name, operations, request.validate_only
             ),
         )
@@ -132,7 +130,7 @@ def _authorize(ctx: RequestContext, operation: AclOperation, resource: Any) -> N
         )
 
 
-def _alter(ctx: RequestContext, resource: Any, apply: Any) -> tuple[ErrorCode, str | None]:
+async def _alter(ctx: RequestContext, resource: Any, apply: Any) -> tuple[ErrorCode, str | None]:
     try:
         _authorize(ctx, AclOperation.ALTER_CONFIGS, resource)
     except _ResourceError as failure:
@@ -145,7 +143,7 @@ def _alter(ctx: RequestContext, resource: Any, apply: Any) -> tuple[ErrorCode, s
     if resource.resource_type != TOPIC_RESOURCE:
         return ErrorCode.invalid_request, f"Unsupported resource type {resource.resource_type}"
     try:
-        apply(resource.resource_name)
+        await ctx.services.active_controller.run(lambda c: apply(c, resource.resource_name))
     except (ControllerError, InvalidConfigError) as failure:
         return error_code_for(failure), str(failure)
     return ErrorCode.none, None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from strom.broker.clock import Clock
 from strom.broker.config.broker_config import BrokerConfig
+from strom.broker.controller.active_controller import ActiveController
 from strom.broker.controller.controller import Controller
 from strom.broker.coordinator.group_coordinator import GroupCoordinator
 from strom.broker.coordinator.producer_ids import ProducerIdManager
@@ -36,6 +37,8 @@ class BrokerServices:
     cluster_id: str
     image: MetadataImage
     controller: Controller
+    active_controller: ActiveController
+    """Where metadata changes go: runs them on this node while it is the quorum leader."""
     replica_manager: ReplicaManager
     log_manager: LogManager
     producer_ids: ProducerIdManager

@@ -39,7 +39,7 @@ async def handle_metadata(request: Any, ctx: RequestContext) -> Any:
         ]
     else:
         for wanted in request.topics:
-            topics.append(_lookup(module, ctx, wanted, auto_create))
+            topics.append(await _lookup(module, ctx, wanted, auto_create))
     brokers = services.brokers(ctx.connection.listener_name)
     return make(
         module.MetadataResponse,
@@ -62,7 +62,7 @@ async def handle_metadata(request: Any, ctx: RequestContext) -> Any:
     )
 
 
-def _lookup(module: Any, ctx: RequestContext, wanted: Any, auto_create: bool) -> Any:
+async def _lookup(module: Any, ctx: RequestContext, wanted: Any, auto_create: bool) -> Any:
     image = ctx.services.image
     name = wanted.name
     topic_id = getattr(wanted, "topic_id", None)
@@ -85,7 +85,7 @@ def _lookup(module: Any, ctx: RequestContext, wanted: Any, auto_create: bool) ->
     if not (auto_create and config.auto_create_topics_enable and may_create):
         return _error(module, ErrorCode.unknown_topic_or_partition, name, ZERO_UUID)
     try:
-        ctx.services.controller.create_topic(NewTopic(name=name))
+        await ctx.services.active_controller.run(lambda c: c.create_topic(NewTopic(name=name)))
     except ControllerError as error:
         return _error(module, error_code_for(error), name, ZERO_UUID)
     created = image.topic(name)

@@ -43,7 +43,9 @@ async def handle_elect_leaders(request: Any, ctx: RequestContext) -> Any:
     if refusal is not None:
         outcomes: dict[TopicPartition, Outcome] = dict.fromkeys(requested or (), refusal)
     else:
-        results = ctx.services.controller.elect_leaders(ElectionType(election_type), requested)
+        results = await ctx.services.active_controller.run(
+            lambda c: c.elect_leaders(ElectionType(election_type), requested)
+        )
         outcomes = {tp: _outcome(error) for tp, error in results.items()}
     return make(
         module.ElectLeadersResponse,
@@ -82,7 +84,9 @@ async def handle_alter_partition_reassignments(request: Any, ctx: RequestContext
         refusal = _UNAUTHORIZED
         outcomes: dict[TopicPartition, Outcome] = dict.fromkeys(targets, refusal)
     else:
-        results = ctx.services.controller.alter_partition_reassignments(targets)
+        results = await ctx.services.active_controller.run(
+            lambda c: c.alter_partition_reassignments(targets)
+        )
         outcomes = {tp: _outcome(error) for tp, error in results.items()}
     return make(
         module.AlterPartitionReassignmentsResponse,

@@ -43,6 +43,6 @@ async def handle_init_producer_id(request: Any, ctx: RequestContext) -> Any:
         module.InitProducerIdResponse,
         throttle_time=NO_THROTTLE,
         error_code=ErrorCode.none,
-        producer_id=ctx.services.producer_ids.next_producer_id(),
+        producer_id=await ctx.services.producer_ids.next_producer_id(),
         producer_epoch=0,
     )

@@ -48,7 +48,9 @@ async def handle_alter_user_scram_credentials(request: Any, ctx: RequestContext)
         (d.name, MECHANISM_NAMES.get(d.mechanism, f"unknown-{d.mechanism}"))
         for d in request.deletions
     ]
-    outcomes = ctx.services.controller.alter_scram_credentials(upsertions, deletions)
+    outcomes = await ctx.services.active_controller.run(
+        lambda c: c.alter_scram_credentials(upsertions, deletions)
+    )
     return make(
         module.AlterUserScramCredentialsResponse,
         throttle_time=NO_THROTTLE,

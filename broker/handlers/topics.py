@@ -24,7 +24,7 @@ CREATE_PARTITIONS_KEY = 37
 
 async def handle_create_topics(request: Any, ctx: RequestContext) -> Any:
     module = response_module(CREATE_TOPICS_KEY, ctx.api_version)
-    controller = ctx.services.controller
+    controller = ctx.services.active_controller
     validate_only = getattr(request, "validate_only", False)
     counts = Counter(topic.name for topic in request.topics)
     results = []
@@ -66,16 +66,15 @@ async def handle_create_topics(request: Any, ctx: RequestContext) -> Any:
             )
             continue
         try:
-            created = controller.create_topic(
-                NewTopic(
-                    name=topic.name,
-                    num_partitions=topic.num_partitions,
-                    replication_factor=topic.replication_factor,
-                    assignments={a.partition_index: a.broker_ids for a in topic.assignments}
-                    or None,
-                    configs={config.name: config.value for config in topic.configs},
-                ),
-                validate_only=validate_only,
+            new_topic = NewTopic(
+                name=topic.name,
+                num_partitions=topic.num_partitions,
+                replication_factor=topic.replication_factor,
+                assignments={a.partition_index: a.broker_ids for a in topic.assignments} or None,
+                configs={config.name: config.value for config in topic.configs},
+            )
+            created = await controller.run(
+                lambda c, new_topic=new_topic: c.create_topic(new_topic, validate_only)
             )
         except (ControllerError, InvalidConfigError) as error:
             results.append(_create_error(module, topic.name, error_code_for(error), str(error)))
@@ -86,7 +85,7 @@ async def handle_create_topics(request: Any, ctx: RequestContext) -> Any:
 
 async def handle_delete_topics(request: Any, ctx: RequestContext) -> Any:
     module = response_module(DELETE_TOPICS_KEY, ctx.api_version)
-    controller = ctx.services.controller
+    controller = ctx.services.active_controller
     if ctx.api_version >= 6:
         wanted = [(state.name, state.topic_id) for state in request.topics]
     else:
@@ -122,8 +121,10 @@ async def handle_delete_topics(request: Any, ctx: RequestContext) -> Any:
             )
             continue
         try:
-            topic = controller.delete_topic(
-                name=None if by_id else name, topic_id=topic_id if by_id else None
+            topic = await controller.run(
+                lambda c, name=name, topic_id=topic_id, by_id=by_id: c.delete_topic(
+                    name=None if by_id else name, topic_id=topic_id if by_id else None
+                )
             )
             name, topic_id, error, message = topic.name, topic.topic_id, ErrorCode.none, None
         except ControllerError as failure:
@@ -142,7 +143,7 @@ async def handle_delete_topics(request: Any, ctx: RequestContext) -> Any:
 
 async def handle_create_partitions(request: Any, ctx: RequestContext) -> Any:
     module = response_module(CREATE_PARTITIONS_KEY, ctx.api_version)
-    controller = ctx.services.controller
+    controller = ctx.services.active_controller
     counts = Counter(topic.name for topic in request.topics)
     results = []
     for topic in request.topics:
@@ -161,8 +162,10 @@ async def handle_create_partitions(request: Any, ctx: RequestContext) -> Any:
                 else None
             )
             try:
-                controller.create_partitions(
-                    topic.name, topic.count, assignments, validate_only=request.validate_only
+                await controller.run(
+                    lambda c, topic=topic, assignments=assignments: c.create_partitions(
+                        topic.name, topic.count, assignments, validate_only=request.validate_only
+                    )
                 )
             except ControllerError as failure:
                 error, message = error_code_for(failure), str(failure)

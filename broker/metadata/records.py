@@ -206,6 +206,12 @@ class MetadataRecordError(ValueError):
     """A metadata record that cannot be decoded: the metadata log is damaged."""
 
 
+def is_metadata_record(raw: bytes) -> bool:
+    """Metadata records are JSON objects; the quorum's own entries (leader changes) in
+    the same log are not."""
+    return raw[:1] == b"{"
+
+
 def encode_record(record: MetadataRecord) -> bytes:
     data = asdict(record)
     for key, value in data.items():
