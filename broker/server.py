@@ -11,6 +11,9 @@ from pathlib import Path
 from strom.broker.clock import Clock, SystemClock
 from strom.broker.config.broker_config import BrokerConfig
 from strom.broker.controller.active_controller import ActiveController
+from strom.broker.controller.broker_lifecycle import BrokerLifecycleManager
+from strom.broker.controller.channel import LocalControllerChannel
+from strom.broker.controller.cluster_membership import Endpoint
 from strom.broker.controller.controller import Controller, NewTopic
 from strom.broker.controller.partition_changes import AlterPartition
 from strom.broker.coordinator.group_coordinator import GroupCoordinator, GroupSettings
@@ -40,6 +43,8 @@ from strom.broker.topic_partition import TopicPartition
 log = logging.getLogger(__name__)
 
 _IDLE_TIMEOUT_S = 600.0  # Kafka's connections.max.idle.ms default
+_UNFENCE_TIMEOUT_S = 60.0
+_CONTROLLED_SHUTDOWN_TIMEOUT_S = 10.0
 _ANY_ADDRESS = ("", "0.0.0.0", "::")
 
 
@@ -52,6 +57,8 @@ class BrokerServer:
         self._log_manager: LogManager | None = None
         self._metadata_log: MetadataLog | None = None
         self._replica_manager: ReplicaManager | None = None
+        self._lifecycle: BrokerLifecycleManager | None = None
+        self._image: MetadataImage | None = None
         self._ready = False
         self._group_coordinator_ref: GroupCoordinator | None = None
         self._stopped = asyncio.Event()
@@ -74,6 +81,7 @@ class BrokerServer:
         cluster_id = ensure_formatted([Path(d) for d in directories], config.node_id)
 
         image = MetadataImage()
+        self._image = image
         metadata_log = MetadataLog(Path(config.metadata_log_dir), self._clock)
         for offset, record in metadata_log.open():
             image.apply(record, offset)
@@ -159,11 +167,25 @@ class BrokerServer:
                 self._listener_security(endpoint.security_protocol, image),
                 connection_quotas,
             )
-            await listener.start()
+            await listener.start(serve=False)
             self.listeners.append(listener)
         await log_manager.start()
         await replica_manager.start()
         await group_coordinator.start()
+        lifecycle = BrokerLifecycleManager(
+            config.node_id,
+            self._registered_endpoints,
+            config.broker_rack,
+            LocalControllerChannel(active_controller),
+            lambda: image.last_offset,
+            int(config.values.get("broker.heartbeat.interval.ms", 2000)),
+        )
+        self._lifecycle = lifecycle
+        lifecycle.start()
+        if not await lifecycle.wait_unfenced(_UNFENCE_TIMEOUT_S):
+            log.warning("broker %d is still fenced; serving anyway", config.node_id)
+        for listener in self.listeners:
+            await listener.serve()
         if config.http_listener is not None:
             host, port = config.http_listener
             self._http = HttpSideServer(
@@ -189,6 +211,10 @@ class BrokerServer:
     async def stop(self) -> None:
         """Stop taking requests, finish in-flight ones, then close storage cleanly."""
         self._ready = False
+        if self._lifecycle is not None:
+            if not await self._lifecycle.controlled_shutdown(_CONTROLLED_SHUTDOWN_TIMEOUT_S):
+                log.warning("controlled shutdown did not complete; stopping anyway")
+            await self._lifecycle.stop()
         for listener in self.listeners:
             await listener.stop()
         if self._group_coordinator_ref is not None:
@@ -279,19 +305,40 @@ class BrokerServer:
             return HealthReport(ok=True, reasons=())
         return HealthReport(ok=False, reasons=("broker is starting or stopping",))
 
-    def _brokers_on(self, listener_name: str) -> list[BrokerEndpoint]:
-        """This broker as advertised on `listener_name` (the only live broker for now)."""
-        config = self.config
-        advertised = {e.listener_name: e for e in config.advertised_listeners}
+    def _registered_endpoints(self) -> list[Endpoint]:
+        """This broker's advertised listeners, with the ports they actually bound."""
         bound = {listener.name: listener for listener in self.listeners}
-        endpoint = advertised.get(listener_name)
-        listener = bound.get(listener_name)
-        if endpoint is None or listener is None:
-            return []
-        host = endpoint.host if endpoint.host not in _ANY_ADDRESS else socket.getfqdn()
-        # An advertised port of 0 follows the port the listener actually bound.
-        port = endpoint.port or listener.port
-        return [BrokerEndpoint(config.node_id, host, port, config.broker_rack)]
+        endpoints = []
+        for endpoint in self.config.advertised_listeners:
+            listener = bound.get(endpoint.listener_name)
+            if listener is None:
+                continue
+            host = endpoint.host if endpoint.host not in _ANY_ADDRESS else socket.getfqdn()
+            port = endpoint.port or listener.port
+            endpoints.append((endpoint.listener_name, host, port, endpoint.security_protocol))
+        return endpoints
+
+    def _brokers_on(self, listener_name: str) -> list[BrokerEndpoint]:
+        """Unfenced registered brokers as advertised on `listener_name`; before this
+        broker's own registration is applied, this broker alone."""
+        image = self._image
+        brokers = []
+        if image is not None:
+            for registration in sorted(image.brokers.values(), key=lambda b: b.broker_id):
+                endpoint = registration.endpoint(listener_name)
+                if endpoint is not None and not registration.fenced:
+                    brokers.append(
+                        BrokerEndpoint(
+                            registration.broker_id, endpoint.host, endpoint.port, registration.rack
+                        )
+                    )
+        if brokers or (image is not None and self.config.node_id in image.brokers):
+            return brokers
+        return [
+            BrokerEndpoint(self.config.node_id, host, port, self.config.broker_rack)
+            for name, host, port, _ in self._registered_endpoints()
+            if name == listener_name
+        ]
 
 
 async def _committed_already(end_offset: int, timeout_ms: int) -> None:

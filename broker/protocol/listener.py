@@ -61,8 +61,9 @@ class KafkaListener:
     def connection_count(self) -> int:
         return len(self._connections)
 
-    async def start(self) -> None:
-        """Bind; with port 0 the kernel picks a free port, readable as `.port` afterwards."""
+    async def start(self, serve: bool = True) -> None:
+        """Bind; with port 0 the kernel picks a free port, readable as `.port` afterwards.
+        With `serve` False connections wait in the backlog until `serve()`."""
         self._server = await asyncio.start_server(
             self._accept,
             self.host or None,
@@ -71,11 +72,16 @@ class KafkaListener:
             backlog=512,
             ssl=self._security.ssl_context,
             limit=1 << 20,
+            start_serving=serve,
         )
         sockets = self._server.sockets
         if sockets:
             self.port = sockets[0].getsockname()[1]
         log.info("listener %s bound to %s:%d", self.name, self.host or "*", self.port)
+
+    async def serve(self) -> None:
+        if self._server is not None:
+            await self._server.start_serving()
 
     async def stop_accepting(self) -> None:
         if self._server is not None:
