@@ -59,6 +59,7 @@ class BrokerServer:
         self._replica_manager: ReplicaManager | None = None
         self._lifecycle: BrokerLifecycleManager | None = None
         self._image: MetadataImage | None = None
+        self._active_controller: ActiveController | None = None
         self._ready = False
         self._group_coordinator_ref: GroupCoordinator | None = None
         self._stopped = asyncio.Event()
@@ -181,6 +182,8 @@ class BrokerServer:
             int(config.values.get("broker.heartbeat.interval.ms", 2000)),
         )
         self._lifecycle = lifecycle
+        self._active_controller = active_controller
+        active_controller.start()
         lifecycle.start()
         if not await lifecycle.wait_unfenced(_UNFENCE_TIMEOUT_S):
             log.warning("broker %d is still fenced; serving anyway", config.node_id)
@@ -215,6 +218,8 @@ class BrokerServer:
             if not await self._lifecycle.controlled_shutdown(_CONTROLLED_SHUTDOWN_TIMEOUT_S):
                 log.warning("controlled shutdown did not complete; stopping anyway")
             await self._lifecycle.stop()
+        if self._active_controller is not None:
+            await self._active_controller.stop()
         for listener in self.listeners:
             await listener.stop()
         if self._group_coordinator_ref is not None:

@@ -5,6 +5,8 @@ one at a time keeps validation honest: every check sees all earlier changes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -12,6 +14,9 @@ from strom.broker.controller.controller import Controller
 from strom.broker.controller.errors import ControllerTimeoutError, NotControllerError
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+MAINTENANCE_INTERVAL_S = 1.0
 
 WaitCommitted = Callable[[int, int], Awaitable[None]]
 
@@ -29,6 +34,18 @@ class ActiveController:
         self._wait_committed = wait_committed
         self._commit_timeout_ms = commit_timeout_ms
         self._lock = asyncio.Lock()
+        self._maintenance: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Fence brokers whose session expired, once a second, while this node leads."""
+        self._maintenance = asyncio.create_task(self._maintain(), name="controller-maintenance")
+
+    async def stop(self) -> None:
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+            self._maintenance = None
 
     @property
     def is_active(self) -> bool:
@@ -51,3 +68,14 @@ class ActiveController:
                         f"the metadata change was not committed: {error}"
                     ) from error
             return result
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(MAINTENANCE_INTERVAL_S)
+            if not self._is_active():
+                continue
+            try:
+                await self.run(lambda c: c.fence_expired_brokers())
+                await self.run(lambda c: c.advance_reassignments())
+            except Exception as error:  # retried on the next round
+                log.warning("controller maintenance failed: %s", error)
