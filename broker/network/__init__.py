@@ -1,0 +1,1 @@
+"""Talking to other nodes of the cluster over the Kafka protocol."""
