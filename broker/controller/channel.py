@@ -70,3 +70,44 @@ class LocalControllerChannel:
 
     async def create_topic(self, request: NewTopic) -> CreatedTopic:
         return await self._active.run(lambda c: c.create_topic(request))
+
+
+class RoutingControllerChannel:
+    """Local while this node is the active controller, remote otherwise; a call that
+    meets a leadership change fails and is retried by its caller."""
+
+    def __init__(
+        self, active: ActiveController, local: ControllerChannel, remote: ControllerChannel
+    ) -> None:
+        self._active = active
+        self._local = local
+        self._remote = remote
+
+    def _target(self) -> ControllerChannel:
+        return self._local if self._active.is_active else self._remote
+
+    async def register_broker(
+        self, broker_id: int, incarnation_id: str, endpoints: Sequence[Endpoint], rack: str | None
+    ) -> int:
+        return await self._target().register_broker(broker_id, incarnation_id, endpoints, rack)
+
+    async def broker_heartbeat(
+        self,
+        broker_id: int,
+        broker_epoch: int,
+        current_metadata_offset: int,
+        want_fence: bool,
+        want_shutdown: bool,
+    ) -> HeartbeatReply:
+        return await self._target().broker_heartbeat(
+            broker_id, broker_epoch, current_metadata_offset, want_fence, want_shutdown
+        )
+
+    async def alter_partition(self, request: AlterPartition) -> None:
+        await self._target().alter_partition(request)
+
+    async def allocate_producer_ids(self) -> range:
+        return await self._target().allocate_producer_ids()
+
+    async def create_topic(self, request: NewTopic) -> CreatedTopic:
+        return await self._target().create_topic(request)

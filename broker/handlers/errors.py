@@ -91,3 +91,16 @@ def error_code_for(error: BaseException) -> ErrorCode:
 
 def error_message_for(error: BaseException | None) -> str | None:
     return str(error) if error is not None else None
+
+
+def error_for_code(code: ErrorCode, message: str) -> Exception:
+    """The domain error a peer's Kafka error code stands for (the inverse of
+    error_code_for), for answers that come back from another node."""
+    for cls, known in _CODES.items():
+        if known == code:
+            return cls(message)
+    return _UnexpectedPeerError(f"{message}: {code.name}")
+
+
+class _UnexpectedPeerError(Exception):
+    """A peer answered with an error code this broker has no domain error for."""

@@ -63,7 +63,10 @@ from strom.broker.handlers.partition_admin import (
     handle_list_partition_reassignments,
 )
 from strom.broker.handlers.produce import handle_produce
-from strom.broker.handlers.producer_ids import handle_init_producer_id
+from strom.broker.handlers.producer_ids import (
+    handle_allocate_producer_ids,
+    handle_init_producer_id,
+)
 from strom.broker.handlers.sasl import handle_sasl_authenticate, handle_sasl_handshake
 from strom.broker.handlers.scram_credentials import (
     handle_alter_user_scram_credentials,
@@ -138,6 +141,7 @@ APIS: tuple[ApiSpec, ...] = (
     ApiSpec(56, "AlterPartition", 2, 3, handle_alter_partition, controller_only=True),
     ApiSpec(62, "BrokerRegistration", 0, 4, handle_broker_registration, controller_only=True),
     ApiSpec(63, "BrokerHeartbeat", 0, 1, handle_broker_heartbeat, controller_only=True),
+    ApiSpec(67, "AllocateProducerIds", 0, 0, handle_allocate_producer_ids, controller_only=True),
 )
 
 
