@@ -150,6 +150,8 @@ class BrokerServer:
             ),
             quotas=ClientQuotaManager(self._clock, lambda: image.client_quotas),
             brokers=self._brokers_on,
+            controller_id=lambda: config.node_id,
+            controller_channel=LocalControllerChannel(active_controller),
         )
         router = RequestRouter(services)
         limits = ConnectionLimits(

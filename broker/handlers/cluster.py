@@ -50,7 +50,7 @@ async def handle_describe_cluster(request: Any, ctx: RequestContext) -> Any:
         error_message=None,
         endpoint_type=endpoint_type,
         cluster_id=ctx.services.cluster_id,
-        controller_id=ctx.services.controller.node_id,
+        controller_id=ctx.services.controller_id(),
         brokers=tuple(
             make(
                 module.DescribeClusterBroker,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from strom.broker.clock import Clock
 from strom.broker.config.broker_config import BrokerConfig
 from strom.broker.controller.active_controller import ActiveController
+from strom.broker.controller.channel import ControllerChannel
 from strom.broker.controller.controller import Controller
 from strom.broker.coordinator.group_coordinator import GroupCoordinator
 from strom.broker.coordinator.producer_ids import ProducerIdManager
@@ -49,6 +50,10 @@ class BrokerServices:
     quotas: ClientQuotaManager
     brokers: Callable[[str], list[BrokerEndpoint]]
     """Live brokers as advertised on the named listener."""
+    controller_id: Callable[[], int]
+    """The active controller's node id (-1 while the quorum has no leader)."""
+    controller_channel: ControllerChannel
+    """This broker's own requests to the active controller (internal topics)."""
 
 
 @dataclass(frozen=True, slots=True)

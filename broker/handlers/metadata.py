@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -22,6 +23,8 @@ from strom.broker.metadata.image import TopicImage
 from strom.broker.security.acls import AclOperation, ResourceType
 
 API_KEY = 3
+
+log = logging.getLogger(__name__)
 
 
 async def handle_metadata(request: Any, ctx: RequestContext) -> Any:
@@ -55,7 +58,7 @@ async def handle_metadata(request: Any, ctx: RequestContext) -> Any:
             for broker in brokers
         ),
         cluster_id=services.cluster_id,
-        controller_id=services.controller.node_id,
+        controller_id=services.controller_id(),
         topics=tuple(topics),
         cluster_authorized_operations=AUTHORIZED_OPERATIONS_OMITTED,
         error_code=ErrorCode.none,
@@ -85,11 +88,15 @@ async def _lookup(module: Any, ctx: RequestContext, wanted: Any, auto_create: bo
     if not (auto_create and config.auto_create_topics_enable and may_create):
         return _error(module, ErrorCode.unknown_topic_or_partition, name, ZERO_UUID)
     try:
-        await ctx.services.active_controller.run(lambda c: c.create_topic(NewTopic(name=name)))
+        await ctx.services.controller_channel.create_topic(NewTopic(name=name))
     except ControllerError as error:
         return _error(module, error_code_for(error), name, ZERO_UUID)
+    except (OSError, TimeoutError) as error:  # the controller is on another node
+        log.info("auto-creating %s failed: %s", name, error)
+        return _error(module, ErrorCode.leader_not_available, name, ZERO_UUID)
     created = image.topic(name)
-    assert created is not None
+    if created is None:  # created by a remote controller, not replicated here yet
+        return _error(module, ErrorCode.leader_not_available, name, ZERO_UUID)
     return _describe(module, created)
 
 
