@@ -49,14 +49,16 @@ class BrokerProcess:
             command += ["--override", f"{key}={value}"]
         return command
 
-    def start(self) -> BrokerProcess:
+    def start(self, wait: bool = True) -> BrokerProcess:
+        """Spawn the process; with `wait`, return once it accepts connections."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self._process = subprocess.Popen(
             self.command(), stdout=log_file, stderr=subprocess.STDOUT, env=_env()
         )
         log_file.close()
-        self._wait_until_listening()
+        if wait:
+            self.wait_until_listening()
         return self
 
     def stop(self) -> int:
@@ -90,7 +92,7 @@ class BrokerProcess:
             raise AssertionError("broker is not running")
         return self._process
 
-    def _wait_until_listening(self) -> None:
+    def wait_until_listening(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:

@@ -43,20 +43,32 @@ class BrokerCluster:
         return ",".join(node.bootstrap for node in self.nodes.values() if node.is_running())
 
     def start(self) -> BrokerCluster:
+        # All at once: a node serves clients only once the quorum has a leader.
         for broker in self.nodes.values():
-            broker.start()
+            broker.start(wait=False)
+        for broker in self.nodes.values():
+            broker.wait_until_listening()
         return self
 
     def stop(self) -> None:
+        failures = []
         for broker in self.nodes.values():
             if broker.is_running():
-                broker.stop()
+                try:
+                    broker.stop()
+                except AssertionError as failure:
+                    failures.append(str(failure))
+        if failures:
+            raise AssertionError("; ".join(failures))
 
     def kill(self, node: int) -> None:
         self.nodes[node].kill()
 
     def restart(self, node: int) -> None:
         self.nodes[node].start()
+
+    def log_tail(self, node: int, size: int = 4000) -> str:
+        return self.nodes[node].log_text()[-size:]
 
 
 @contextmanager
