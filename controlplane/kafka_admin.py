@@ -37,6 +37,13 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
+from strom.controlplane.kafka_consumer_groups import (
+    ConsumerGroupDescription,
+    ConsumerGroupSummary,
+    describe_group,
+    list_groups,
+)
+
 SCRAM_ITERATIONS = 8192
 _log = logging.getLogger("strom.controlplane.kafka_admin")
 _UNAVAILABLE = frozenset(
@@ -150,6 +157,8 @@ class KafkaAdmin(Protocol):
     def create_acls(self, entries: Sequence[AclEntry]) -> None: ...
     def describe_acls(self, principal: str | None = None) -> list[AclEntry]: ...
     def delete_acls(self, entries: Sequence[AclEntry]) -> None: ...
+    def consumer_groups(self) -> list[ConsumerGroupSummary]: ...
+    def consumer_group(self, group_id: str) -> ConsumerGroupDescription: ...
 
 
 KafkaAdminFactory = Callable[[ClusterConnection], KafkaAdmin]
@@ -320,6 +329,12 @@ class ConfluentKafkaAdmin:
         filters = [_binding(entry, AclBindingFilter) for entry in entries]
         for future in self._client.delete_acls(filters, **self._request()).values():
             self._wait(future)
+
+    def consumer_groups(self) -> list[ConsumerGroupSummary]:
+        return list_groups(self._client, self._request(), self._wait)
+
+    def consumer_group(self, group_id: str) -> ConsumerGroupDescription:
+        return describe_group(self._client, group_id, self._request(), self._wait)
 
     def _request(self) -> dict[str, Any]:
         return {"request_timeout": self._timeout_s}

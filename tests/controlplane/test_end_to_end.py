@@ -128,6 +128,7 @@ def test_a_tenant_provisions_a_cluster_and_uses_it_with_a_kafka_client(api: Api)
     assert sorted(values) == [b"a", b"b", b"c"]
     denied = _produce(settings, "payments", [b"x"])
     assert denied[0] is not None and denied[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    _consumer_groups_show_their_lag(api, cluster_path, headers, settings)
 
     _another_tenant_sees_nothing(api, other, tenant, cluster_path, cluster["id"])
     _the_partitions_limit_holds(api, cluster_path, headers)
@@ -154,7 +155,13 @@ def _another_tenant_sees_nothing(
     cluster_id: str,
 ) -> None:
     theirs = f"/api/v1/tenants/{other.tenant_id}/clusters/{cluster_id}"
-    for path in (cluster_path, f"{cluster_path}/topics", theirs, f"{theirs}/topics"):
+    for path in (
+        cluster_path,
+        f"{cluster_path}/topics",
+        f"{cluster_path}/consumer-groups",
+        theirs,
+        f"{theirs}/topics",
+    ):
         response = api.client.get(path, headers=other.headers)
         assert response.status_code == 404, path
     response = api.client.post(
@@ -170,6 +177,25 @@ def _another_tenant_sees_nothing(
     )
     assert response.status_code == 404
     assert api.client.delete(cluster_path, headers=other.headers).status_code == 404
+
+
+def _consumer_groups_show_their_lag(
+    api: Api, cluster_path: str, headers: dict[str, str], settings: dict[str, Any]
+) -> None:
+    """The readers committed all 3 records on close; 2 more make a lag of 2."""
+    assert _produce(settings, "orders.created", [b"d", b"e"]) == [None, None]
+    groups = _ok(api.client.get(f"{cluster_path}/consumer-groups", headers=headers))
+    assert [(g["id"], g["status"]["state"]) for g in groups["data"]] == [
+        ("orders-readers", "EMPTY")
+    ]
+    group = _ok(api.client.get(f"{cluster_path}/consumer-groups/orders-readers", headers=headers))
+    assert group["status"]["members"] == 0
+    assert group["status"]["total_lag"] == 2
+    partitions = group["status"]["partitions"]
+    assert {p["topic"] for p in partitions} == {"orders.created"}
+    assert sum(p["log_end_offset"] - p["committed_offset"] for p in partitions) == 2
+    missing = api.client.get(f"{cluster_path}/consumer-groups/nobody", headers=headers)
+    assert missing.status_code == 404 and missing.json()["status"] == 404
 
 
 def _the_partitions_limit_holds(api: Api, cluster_path: str, headers: dict[str, str]) -> None:

@@ -23,6 +23,10 @@ from strom.controlplane.kafka_admin import (
     TopicDescription,
     UnknownTopic,
 )
+from strom.controlplane.kafka_consumer_groups import (
+    ConsumerGroupDescription,
+    ConsumerGroupSummary,
+)
 from strom.controlplane.provisioning.base import (
     BackendPhase,
     ClusterSpec,
@@ -207,6 +211,14 @@ class FakeKafkaAdmin:
     def delete_acls(self, entries: Sequence[AclEntry]) -> None:
         cluster = self._cluster()
         cluster.acls = [entry for entry in cluster.acls if entry not in entries]
+
+    def consumer_groups(self) -> list[ConsumerGroupSummary]:
+        self._cluster()
+        return []  # the fake cluster has no consumers; real ones are tested end to end
+
+    def consumer_group(self, group_id: str) -> ConsumerGroupDescription:
+        self._cluster()
+        return ConsumerGroupDescription(group_id, "DEAD", 0, ())
 
     def _cluster(self) -> FakeCluster:
         found = [

@@ -7,6 +7,7 @@ from strom.controlplane.api.routes import (
     api_keys,
     audit_events,
     clusters,
+    consumer_groups,
     health,
     me,
     operations,
@@ -25,5 +26,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     operations.router,
     topics.router,
     acls.router,
+    consumer_groups.router,
     audit_events.router,
 )

@@ -91,6 +91,7 @@ def victim(api: Api) -> VictimTenant:
         "operation_id": operations[0]["id"],
         "topic_name": topic["id"],
         "acl_id": binding["id"],
+        "group_id": "alpha-group",
     }
     private = {
         "alpha-corp",
