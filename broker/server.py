@@ -270,8 +270,8 @@ class BrokerServer:
     def _group_coordinator(
         self, controller: Controller, replica_manager: ReplicaManager
     ) -> GroupCoordinator:
-        """The group coordinator over `__consumer_offsets`, created on first start and
-        replayed on every start so committed offsets survive restarts."""
+        """The group coordinator over `__consumer_offsets`, created on first start; it
+        coordinates the groups of the partitions this broker leads, following leadership."""
         values = self.config.values
         if controller.topic_partition_count(OFFSETS_TOPIC) is None:
             controller.create_topic(
@@ -286,17 +286,16 @@ class BrokerServer:
                 )
             )
         partitions = controller.topic_partition_count(OFFSETS_TOPIC) or 1
+        commit_timeout_ms = int(values.get("offsets.commit.timeout.ms", 5000))
 
-        def append(tp: TopicPartition, batch: bytes) -> None:
-            result = replica_manager.append_records({tp: batch}, -1)[tp]
+        async def append(tp: TopicPartition, batch: bytes) -> None:
+            """acks=all: done once the ISR has the batch."""
+            appended = replica_manager.append_records({tp: batch}, -1)
+            result = (await replica_manager.await_replication(appended, commit_timeout_ms))[tp]
             if isinstance(result, Exception):
                 raise result
 
         store = GroupMetadataManager(partitions, append, self._clock)
-        store.load(
-            replica_manager.partition(TopicPartition(OFFSETS_TOPIC, p)).log
-            for p in range(partitions)
-        )
         settings = GroupSettings(
             initial_rebalance_delay_ms=int(values["group.initial.rebalance.delay.ms"]),
             min_session_timeout_ms=int(values["group.min.session.timeout.ms"]),
@@ -305,7 +304,11 @@ class BrokerServer:
             offsets_retention_ms=int(values["offsets.retention.minutes"]) * 60_000,
             offsets_retention_check_interval_ms=int(values["offsets.retention.check.interval.ms"]),
         )
-        return GroupCoordinator(settings, store, self._clock)
+        coordinator = GroupCoordinator(settings, store, self._clock)
+        for partition in replica_manager.partitions():
+            coordinator.leadership_changed(partition, True)
+        replica_manager.leadership_listeners.append(coordinator.leadership_changed)
+        return coordinator
 
     def _readiness(self) -> HealthReport:
         if self._ready:

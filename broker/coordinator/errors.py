@@ -57,3 +57,28 @@ class OffsetMetadataTooLargeError(GroupError):
 
 class GroupSubscribedToTopicError(GroupError):
     pass
+
+
+class NotCoordinatorError(GroupError):
+    """This broker does not lead the group's `__consumer_offsets` partition (any more)."""
+
+
+class CoordinatorLoadInProgressError(GroupError):
+    """This broker is still replaying the group's `__consumer_offsets` partition."""
+
+
+class CoordinatorNotAvailableError(GroupError):
+    """The coordinator cannot serve the group right now (its write did not reach enough
+    replicas in time, or the group is being deleted): find the coordinator and retry."""
+
+
+class InvalidCommitOffsetSizeError(GroupError):
+    """The offset commit is too large to be written to `__consumer_offsets`."""
+
+
+class CoordinatorWriteError(GroupError):
+    """A write to `__consumer_offsets` failed unexpectedly (UNKNOWN_SERVER_ERROR)."""
+
+
+class GroupMetadataTooLargeError(CoordinatorWriteError):
+    """The group's membership record exceeds what `__consumer_offsets` accepts."""

@@ -3,11 +3,17 @@ what a restarted coordinator needs to resume a stable group without a rebalance.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from strom.broker.coordinator.group import Group, GroupState, Member
 from strom.broker.coordinator.offset_records import GroupSnapshot, MemberSnapshot
 
 
-def snapshot_of(group: Group, now_ms: int) -> GroupSnapshot:
+def snapshot_of(
+    group: Group, now_ms: int, assignments: Mapping[str, bytes] | None = None
+) -> GroupSnapshot:
+    """The group's metadata record; with `assignments`, as it will be once the leader's
+    assignment is in place (it is stored before the members get it)."""
     return GroupSnapshot(
         protocol_type=group.protocol_type or "",
         generation_id=group.generation_id,
@@ -23,7 +29,9 @@ def snapshot_of(group: Group, now_ms: int) -> GroupSnapshot:
                 rebalance_timeout_ms=m.rebalance_timeout_ms,
                 session_timeout_ms=m.session_timeout_ms,
                 subscription=m.metadata_for(group.protocol_name or ""),
-                assignment=m.assignment,
+                assignment=m.assignment
+                if assignments is None
+                else assignments.get(m.member_id, b""),
             )
             for m in group.members.values()
         ),

@@ -51,7 +51,7 @@ async def handle_offset_commit(request: Any, ctx: RequestContext) -> Any:
     try:
         if not group_readable:
             raise GroupAuthorizationError(request.group_id)
-        ctx.services.group_coordinator.commit_offsets(
+        await ctx.services.group_coordinator.commit_offsets(
             request.group_id,
             request.generation_id_or_member_epoch,
             request.member_id,
@@ -86,33 +86,38 @@ async def handle_offset_commit(request: Any, ctx: RequestContext) -> Any:
 async def handle_offset_fetch(request: Any, ctx: RequestContext) -> Any:
     module = response_module(OFFSET_FETCH_KEY, ctx.api_version)
     if ctx.api_version >= 8:
-        groups = tuple(
-            make(
-                module.OffsetFetchResponseGroup,
-                group_id=group.group_id,
-                topics=_fetched_topics(module, ctx, group.group_id, group.topics, "Topics")
-                if _may_describe_group(ctx, group.group_id)
-                else (),
-                error_code=ErrorCode.none
-                if _may_describe_group(ctx, group.group_id)
-                else ErrorCode.group_authorization_failed,
+        groups = []
+        for group in request.groups:
+            topics, error = _fetched_group(module, ctx, group.group_id, group.topics, "Topics")
+            groups.append(
+                make(
+                    module.OffsetFetchResponseGroup,
+                    group_id=group.group_id,
+                    topics=topics,
+                    error_code=error,
+                )
             )
-            for group in request.groups
-        )
-        return make(module.OffsetFetchResponse, throttle_time=NO_THROTTLE, groups=groups)
-    if not _may_describe_group(ctx, request.group_id):
-        return make(
-            module.OffsetFetchResponse,
-            throttle_time=NO_THROTTLE,
-            topics=(),
-            error_code=ErrorCode.group_authorization_failed,
-        )
+        return make(module.OffsetFetchResponse, throttle_time=NO_THROTTLE, groups=tuple(groups))
+    topics, error = _fetched_group(module, ctx, request.group_id, request.topics, "Topic")
+    if error != ErrorCode.none and ctx.api_version < 2 and request.topics:
+        # v1 has no group-level error code: each asked partition carries it.
+        topics = _fetched_topics(module, ctx, {}, request.topics, "Topic", error)
     return make(
-        module.OffsetFetchResponse,
-        throttle_time=NO_THROTTLE,
-        topics=_fetched_topics(module, ctx, request.group_id, request.topics, "Topic"),
-        error_code=ErrorCode.none,
+        module.OffsetFetchResponse, throttle_time=NO_THROTTLE, topics=topics, error_code=error
     )
+
+
+def _fetched_group(
+    module: Any, ctx: RequestContext, group_id: str, topics: Any, suffix: str
+) -> tuple[tuple[Any, ...], ErrorCode]:
+    """One group's committed offsets, or the group-level error (no topics with it)."""
+    if not _may_describe_group(ctx, group_id):
+        return (), ErrorCode.group_authorization_failed
+    try:
+        committed = ctx.services.group_coordinator.fetch_offsets(group_id)
+    except GroupError as failure:
+        return (), error_code_for(failure)
+    return _fetched_topics(module, ctx, committed, topics, suffix), ErrorCode.none
 
 
 def _may_describe_group(ctx: RequestContext, group_id: str) -> bool:
@@ -134,7 +139,7 @@ async def handle_offset_delete(request: Any, ctx: RequestContext) -> Any:
     try:
         if not ctx.allowed(AclOperation.DELETE, ResourceType.GROUP, request.group_id):
             raise GroupAuthorizationError(request.group_id)
-        outcomes = ctx.services.group_coordinator.delete_offsets(
+        outcomes = await ctx.services.group_coordinator.delete_offsets(
             request.group_id, [tp for tp in partitions if tp not in unreadable]
         )
     except (GroupError, GroupAuthorizationError) as failure:
@@ -169,11 +174,15 @@ async def handle_offset_delete(request: Any, ctx: RequestContext) -> Any:
 
 
 def _fetched_topics(
-    module: Any, ctx: RequestContext, group_id: str, topics: Any, suffix: str
+    module: Any,
+    ctx: RequestContext,
+    committed: dict[TopicPartition, CommittedOffset],
+    topics: Any,
+    suffix: str,
+    error: ErrorCode = ErrorCode.none,
 ) -> tuple[Any, ...]:
     """Committed offsets of the asked partitions, or of every partition when topics is
     None (v2+); unknown ones answer offset -1 with no error, as Kafka does."""
-    committed = ctx.services.group_coordinator.fetch_offsets(group_id)
     if topics is None:
         # "All topics" means all the principal may describe (Kafka filters silently).
         wanted: dict[str, list[int]] = {}
@@ -195,7 +204,7 @@ def _fetched_topics(
                     partition_class,
                     committed.get(TopicPartition(name, index)),
                     index,
-                    ErrorCode.none
+                    error
                     if ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, name)
                     else ErrorCode.topic_authorization_failed,
                 )

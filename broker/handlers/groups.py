@@ -9,8 +9,9 @@ from kio.schema.errors import ErrorCode
 
 from strom.broker.coordinator.errors import GroupError, MemberIdRequiredError
 from strom.broker.coordinator.group import GroupState
-from strom.broker.coordinator.group_coordinator import JoinRequest
+from strom.broker.coordinator.rebalance import JoinRequest
 from strom.broker.handlers.context import RequestContext
+from strom.broker.handlers.coordinator_lookup import CoordinatorLocation, group_coordinators
 from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, millis, response_module
 from strom.broker.security.acls import AclOperation, ResourceType
@@ -30,50 +31,42 @@ _FIRST_JOIN_NEEDS_MEMBER_ID_VERSION = 4
 
 
 async def handle_find_coordinator(request: Any, ctx: RequestContext) -> Any:
-    """Every group is coordinated by this broker (the only one, for now)."""
+    """The leader of each group's `__consumer_offsets` partition (v4+ asks for many)."""
     module = response_module(FIND_COORDINATOR_KEY, ctx.api_version)
     key_type = getattr(request, "key_type", _GROUP_KEY_TYPE)
-    brokers = ctx.services.brokers(ctx.connection.listener_name)
-    error, message = ErrorCode.none, None
+    keys = list(request.coordinator_keys) if ctx.api_version >= 4 else [request.key]
+    answers: dict[str, CoordinatorLocation] = {}
     if key_type != _GROUP_KEY_TYPE:
-        error, message = ErrorCode.invalid_request, "only group coordinators are served"
-    elif not brokers:
-        error, message = ErrorCode.coordinator_not_available, "no broker on this listener"
-    node = brokers[0] if brokers else None
-    location = {
-        "node_id": node.node_id if node else -1,
-        "host": node.host if node else "",
-        "port": node.port if node else -1,
-        "error_code": error,
-        "error_message": message,
-    }
+        refused = CoordinatorLocation.failed(
+            ErrorCode.invalid_request, "only group coordinators are served"
+        )
+        answers = dict.fromkeys(keys, refused)
+    else:
+        denied = CoordinatorLocation.failed(
+            ErrorCode.group_authorization_failed, "Group authorization failed."
+        )
+        allowed = [k for k in keys if ctx.allowed(AclOperation.DESCRIBE, ResourceType.GROUP, k)]
+        answers = {**dict.fromkeys(keys, denied), **await group_coordinators(ctx, allowed)}
     if ctx.api_version >= 4:
         coordinators = tuple(
-            make(module.Coordinator, key=key, **_authorized(ctx, key_type, key, location))
-            for key in request.coordinator_keys
+            make(module.Coordinator, key=key, **_location(answers[key])) for key in keys
         )
         return make(
             module.FindCoordinatorResponse, throttle_time=NO_THROTTLE, coordinators=coordinators
         )
-    location = _authorized(ctx, key_type, request.key, location)
-    return make(module.FindCoordinatorResponse, throttle_time=NO_THROTTLE, **location)
+    return make(
+        module.FindCoordinatorResponse, throttle_time=NO_THROTTLE, **_location(answers[keys[0]])
+    )
 
 
-def _authorized(
-    ctx: RequestContext, key_type: int, key: str, location: dict[str, Any]
-) -> dict[str, Any]:
-    if key_type == _GROUP_KEY_TYPE and not ctx.allowed(
-        AclOperation.DESCRIBE, ResourceType.GROUP, key
-    ):
-        return {
-            **location,
-            "node_id": -1,
-            "host": "",
-            "port": -1,
-            "error_code": ErrorCode.group_authorization_failed,
-            "error_message": "Group authorization failed.",
-        }
-    return location
+def _location(location: CoordinatorLocation) -> dict[str, Any]:
+    return {
+        "node_id": location.node_id,
+        "host": location.host,
+        "port": location.port,
+        "error_code": location.error_code,
+        "error_message": location.error_message,
+    }
 
 
 def _may_read_group(ctx: RequestContext, group_id: str) -> bool:
@@ -183,7 +176,15 @@ async def handle_leave_group(request: Any, ctx: RequestContext) -> Any:
             error_code=ErrorCode.group_authorization_failed,
             members=(),
         )
-    outcomes = ctx.services.group_coordinator.leave(request.group_id, identities)
+    try:
+        outcomes = ctx.services.group_coordinator.leave(request.group_id, identities)
+    except GroupError as error:
+        return make(
+            module.LeaveGroupResponse,
+            throttle_time=NO_THROTTLE,
+            error_code=error_code_for(error),
+            members=(),
+        )
     codes = [ErrorCode.none if o is None else error_code_for(o) for o in outcomes]
     if ctx.api_version >= 3:
         members = tuple(
@@ -223,13 +224,19 @@ async def handle_describe_groups(request: Any, ctx: RequestContext) -> Any:
                 )
             )
             continue
-        group = coordinator.group(group_id)
+        error = ErrorCode.none
+        try:
+            group = coordinator.describe_group(group_id)
+        except GroupError as failure:
+            error, group = error_code_for(failure), None
         state = group.state.value if group else GroupState.DEAD.value
+        if error != ErrorCode.none:
+            state = ""
         members = group.describe_members() if group else []
         described.append(
             make(
                 module.DescribedGroup,
-                error_code=ErrorCode.none,
+                error_code=error,
                 group_id=group_id,
                 group_state=state,
                 protocol_type=(group.protocol_type or "") if group else "",
@@ -247,7 +254,10 @@ async def handle_list_groups(request: Any, ctx: RequestContext) -> Any:
     types = {t.lower() for t in getattr(request, "types_filter", ()) or ()}
     listed = []
     sees_all = ctx.allowed_on_cluster(AclOperation.DESCRIBE)
-    for group in ctx.services.group_coordinator.list_groups():
+    coordinator = ctx.services.group_coordinator
+    # As in Kafka: the groups loaded so far, flagged while other partitions still load.
+    error = ErrorCode.coordinator_load_in_progress if coordinator.is_loading else ErrorCode.none
+    for group in coordinator.list_groups():
         if not sees_all and not ctx.allowed(
             AclOperation.DESCRIBE, ResourceType.GROUP, group.group_id
         ):
@@ -268,7 +278,7 @@ async def handle_list_groups(request: Any, ctx: RequestContext) -> Any:
     return make(
         module.ListGroupsResponse,
         throttle_time=NO_THROTTLE,
-        error_code=ErrorCode.none,
+        error_code=error,
         groups=tuple(listed),
     )
 
@@ -281,7 +291,7 @@ async def handle_delete_groups(request: Any, ctx: RequestContext) -> Any:
         try:
             if not ctx.allowed(AclOperation.DELETE, ResourceType.GROUP, group_id):
                 raise GroupAuthorizationError(group_id)
-            ctx.services.group_coordinator.delete_group(group_id)
+            await ctx.services.group_coordinator.delete_group(group_id)
         except (GroupError, GroupAuthorizationError) as failure:
             error = error_code_for(failure)
         results.append(make(module.DeletableGroupResult, group_id=group_id, error_code=error))

@@ -51,13 +51,15 @@ def _subscription(*topics: str) -> bytes:
 
 
 class Harness:
-    """A coordinator over real `__consumer_offsets` logs in a directory; `restart()`
-    builds a new coordinator from what those logs hold."""
+    """A coordinator over real `__consumer_offsets` logs in a directory, leading every
+    partition; `restart()` builds a new coordinator from what those logs hold. Appends
+    raise `append_failure` while it is set, as a write the ISR did not take would."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.clock = ManualClock()
         self.logs: list[PartitionLog] = []
+        self.append_failure: Exception | None = None
         self.coordinator = self._open()
 
     def _open(self) -> GroupCoordinator:
@@ -73,17 +75,22 @@ class Harness:
             for p in range(PARTITIONS)
         ]
 
-        def append(tp: TopicPartition, batch: bytes) -> None:
+        async def append(tp: TopicPartition, batch: bytes) -> None:
+            if self.append_failure is not None:
+                raise self.append_failure
             partition_log = self.logs[tp.partition]
             partition_log.append_as_leader(batch, 0)
             partition_log.update_high_watermark(partition_log.log_end_offset)
 
         metadata = GroupMetadataManager(PARTITIONS, append, self.clock)
-        metadata.load(self.logs)
-        return GroupCoordinator(SETTINGS, metadata, self.clock)
+        coordinator = GroupCoordinator(SETTINGS, metadata, self.clock)
+        for partition_id, partition_log in enumerate(self.logs):
+            coordinator.load_partition(partition_id, partition_log)
+        return coordinator
 
-    def restart(self) -> GroupCoordinator:
+    async def restart(self) -> GroupCoordinator:
         self.coordinator = self._open()
+        await self.coordinator.wait_for_loading()
         return self.coordinator
 
     def join(self, member_id: str = "", **overrides: Any) -> Awaitable[Any]:
@@ -106,6 +113,7 @@ class Harness:
 def run(test: Callable[[Harness], Awaitable[None]], tmp_path: Path) -> None:
     async def main() -> None:
         harness = Harness(tmp_path)
+        await harness.coordinator.wait_for_loading()
         await harness.coordinator.start()
         try:
             await asyncio.wait_for(test(harness), 20)
@@ -238,20 +246,20 @@ def test_offsets_are_checked_against_membership(tmp_path: Path) -> None:
     async def scenario(h: Harness) -> None:
         leader, _ = await _stable_pair(h)
         value = CommittedOffset(42, -1, "", h.clock.time_ms())
-        h.coordinator.commit_offsets("g", 1, leader.member_id, {TP: value})
+        await h.coordinator.commit_offsets("g", 1, leader.member_id, {TP: value})
         assert h.coordinator.fetch_offsets("g") == {TP: value}
         with pytest.raises(IllegalGenerationError):
-            h.coordinator.commit_offsets("g", 7, leader.member_id, {TP: value})
+            await h.coordinator.commit_offsets("g", 7, leader.member_id, {TP: value})
         with pytest.raises(UnknownMemberIdError):
-            h.coordinator.commit_offsets("g", 1, "nobody", {TP: value})
+            await h.coordinator.commit_offsets("g", 1, "nobody", {TP: value})
         with pytest.raises(UnknownMemberIdError):  # a simple commit into an active group
-            h.coordinator.commit_offsets("g", -1, "", {TP: value})
+            await h.coordinator.commit_offsets("g", -1, "", {TP: value})
         too_long = CommittedOffset(1, -1, "x" * 17, 0)
         with pytest.raises(OffsetMetadataTooLargeError):
-            h.coordinator.commit_offsets("g", 1, leader.member_id, {TP: too_long})
+            await h.coordinator.commit_offsets("g", 1, leader.member_id, {TP: too_long})
         with pytest.raises(NonEmptyGroupError):
-            h.coordinator.delete_group("g")
-        outcomes = h.coordinator.delete_offsets("g", [TP])
+            await h.coordinator.delete_group("g")
+        outcomes = await h.coordinator.delete_offsets("g", [TP])
         assert isinstance(outcomes[TP], GroupSubscribedToTopicError)
 
     run(scenario, tmp_path)
@@ -260,10 +268,12 @@ def test_offsets_are_checked_against_membership(tmp_path: Path) -> None:
 def test_offsets_and_membership_survive_a_restart(tmp_path: Path) -> None:
     async def scenario(h: Harness) -> None:
         leader, follower = await _stable_pair(h)
-        h.coordinator.commit_offsets("g", 1, leader.member_id, {TP: CommittedOffset(7, 3, "m", 1)})
-        h.coordinator.commit_offsets("simple", -1, "", {TP: CommittedOffset(9, -1, "", 2)})
+        await h.coordinator.commit_offsets(
+            "g", 1, leader.member_id, {TP: CommittedOffset(7, 3, "m", 1)}
+        )
+        await h.coordinator.commit_offsets("simple", -1, "", {TP: CommittedOffset(9, -1, "", 2)})
         await h.coordinator.stop()
-        restarted = h.restart()
+        restarted = await h.restart()
         await restarted.start()
         assert restarted.fetch_offsets("g") == {TP: CommittedOffset(7, 3, "m", 1)}
         assert restarted.fetch_offsets("simple")[TP].offset == 9
@@ -281,13 +291,15 @@ def test_deleted_group_stays_deleted_after_a_restart(tmp_path: Path) -> None:
     async def scenario(h: Harness) -> None:
         result = await h.join()
         await h.coordinator.sync("g", 1, result.member_id, {result.member_id: b"A"})
-        h.coordinator.commit_offsets("g", 1, result.member_id, {TP: CommittedOffset(1, -1, "", 0)})
+        await h.coordinator.commit_offsets(
+            "g", 1, result.member_id, {TP: CommittedOffset(1, -1, "", 0)}
+        )
         h.coordinator.leave("g", [(result.member_id, None)])
-        h.coordinator.delete_group("g")
+        await h.coordinator.delete_group("g")
         with pytest.raises(GroupIdNotFoundError):
-            h.coordinator.delete_group("g")
+            await h.coordinator.delete_group("g")
         await h.coordinator.stop()
-        restarted = h.restart()
+        restarted = await h.restart()
         assert restarted.group("g") is None and restarted.fetch_offsets("g") == {}
 
     run(scenario, tmp_path)
@@ -297,18 +309,20 @@ def test_offsets_of_an_empty_group_expire_after_retention(tmp_path: Path) -> Non
     async def scenario(h: Harness) -> None:
         result = await h.join()
         await h.coordinator.sync("g", 1, result.member_id, {})
-        h.coordinator.commit_offsets("g", 1, result.member_id, {TP: CommittedOffset(1, -1, "", 0)})
-        h.coordinator.commit_offsets(
+        await h.coordinator.commit_offsets(
+            "g", 1, result.member_id, {TP: CommittedOffset(1, -1, "", 0)}
+        )
+        await h.coordinator.commit_offsets(
             "simple", -1, "", {TP: CommittedOffset(5, -1, "", h.clock.time_ms())}
         )
         h.clock.advance(120_000)
-        assert h.coordinator.expire_offsets() == 1  # "g" is active: its offsets stay
+        assert await h.coordinator.expire_offsets() == 1  # "g" is active: its offsets stay
         assert h.coordinator.fetch_offsets("simple") == {}
         h.coordinator.leave("g", [(result.member_id, None)])
         h.clock.advance(30_000)
-        assert h.coordinator.expire_offsets() == 0  # empty for 30 s only
+        assert await h.coordinator.expire_offsets() == 0  # empty for 30 s only
         h.clock.advance(31_000)
-        assert h.coordinator.expire_offsets() == 1
+        assert await h.coordinator.expire_offsets() == 1
         assert h.coordinator.fetch_offsets("g") == {}
 
     run(scenario, tmp_path)
@@ -321,7 +335,7 @@ def test_a_replaced_static_member_is_fenced(tmp_path: Path) -> None:
         with pytest.raises(FencedInstanceIdError):
             h.coordinator.heartbeat("g", again.generation_id, first.member_id, "pod-0")
         with pytest.raises(FencedInstanceIdError):
-            h.coordinator.commit_offsets(
+            await h.coordinator.commit_offsets(
                 "g",
                 again.generation_id,
                 first.member_id,
