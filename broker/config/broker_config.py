@@ -15,10 +15,21 @@ from strom.broker.config.definitions import (
     ConfigSynonym,
 )
 from strom.broker.config.errors import ConfigError
-from strom.broker.config.listeners import Endpoint, parse_endpoints
+from strom.broker.config.listeners import (
+    Endpoint,
+    parse_endpoints,
+    parse_host_port,
+    parse_protocol_map,
+)
+from strom.broker.config.quorum_config import (
+    QuorumConfig,
+    QuorumVoter,
+    broker_advertised_listeners,
+    parse_quorum_config,
+)
 from strom.broker.config.value_types import format_value, parse_value
 
-__all__ = ["BrokerConfig", "ConfigError"]
+__all__ = ["BrokerConfig", "ConfigError", "QuorumVoter"]
 
 _MS_PER_UNIT = {"ms": 1, "minutes": 60_000, "hours": 3_600_000}
 
@@ -34,6 +45,7 @@ class BrokerConfig:
     listeners: tuple[Endpoint, ...]
     advertised_listeners: tuple[Endpoint, ...]
     http_listener: tuple[str, int] | None
+    quorum: QuorumConfig
 
     @classmethod
     def from_properties(cls, properties: Mapping[str, str]) -> BrokerConfig:
@@ -42,7 +54,8 @@ class BrokerConfig:
             raw = properties.get(key.name)
             values[key.name] = key.default if raw is None else _parse(key, raw)
         _derive(values)
-        protocol_map = _protocol_map(values["listener.security.protocol.map"])
+        _check_replica_timeouts(values)
+        protocol_map = parse_protocol_map(values["listener.security.protocol.map"])
         listeners = parse_endpoints("listeners", values["listeners"], protocol_map)
         if not listeners:
             raise ConfigError("listeners", "at least one listener is required")
@@ -56,6 +69,13 @@ class BrokerConfig:
                 raise ConfigError(
                     "advertised.listeners", f"listener {sorted(unknown)[0]} is not in listeners"
                 )
+        quorum = parse_quorum_config(values, int(values["node.id"]), listeners, protocol_map)
+        advertised = broker_advertised_listeners(advertised, quorum)
+        if quorum.is_broker and not advertised:
+            raise ConfigError(
+                "advertised.listeners",
+                "a broker must publish a listener that is not a controller's",
+            )
         protocols = {endpoint.security_protocol for endpoint in listeners}
         if protocols & {"SSL", "SASL_SSL"} and not (
             values["ssl.certificate.location"] and values["ssl.key.location"]
@@ -72,7 +92,8 @@ class BrokerConfig:
             unknown_keys=frozenset(k for k in properties if k not in BROKER_KEYS_BY_NAME),
             listeners=listeners,
             advertised_listeners=advertised,
-            http_listener=_host_port("strom.http.listener", http) if http else None,
+            http_listener=parse_host_port("strom.http.listener", http) if http else None,
+            quorum=quorum,
         )
 
     def describe(self) -> list[ConfigEntry]:
@@ -247,6 +268,91 @@ class BrokerConfig:
         rack = self.values["broker.rack"]
         return str(rack) if rack else None
 
+    # -- the cluster: roles, controller quorum, replication ---------------------------------
+
+    @property
+    def process_roles(self) -> frozenset[str]:
+        return self.quorum.process_roles
+
+    @property
+    def is_broker(self) -> bool:
+        return self.quorum.is_broker
+
+    @property
+    def is_controller(self) -> bool:
+        return self.quorum.is_controller
+
+    @property
+    def quorum_voters(self) -> tuple[QuorumVoter, ...]:
+        """The configured voters; empty for the single-node quorum (see quorum_voter_ids)."""
+        return self.quorum.voters
+
+    @property
+    def quorum_voter_ids(self) -> frozenset[int]:
+        """Node ids of the voters: this node alone when controller.quorum.voters is unset."""
+        if not self.quorum.voters:
+            return frozenset({self.node_id})
+        return frozenset(voter.node_id for voter in self.quorum.voters)
+
+    @property
+    def controller_listener_names(self) -> tuple[str, ...]:
+        return self.quorum.controller_listener_names
+
+    @property
+    def inter_broker_listener_name(self) -> str | None:
+        """None only on a node without the broker role."""
+        return self.quorum.inter_broker_listener_name
+
+    @property
+    def offsets_topic_replication_factor(self) -> int:
+        """The configured factor, except 1 in a single-node cluster (no voters configured)."""
+        configured = int(self.values["offsets.topic.replication.factor"])
+        return configured if self.quorum.voters else 1
+
+    @property
+    def unclean_leader_election_enable(self) -> bool:
+        return bool(self.values["unclean.leader.election.enable"])
+
+    @property
+    def replica_lag_time_max_ms(self) -> int:
+        return int(self.values["replica.lag.time.max.ms"])
+
+    @property
+    def replica_fetch_max_bytes(self) -> int:
+        return int(self.values["replica.fetch.max.bytes"])
+
+    @property
+    def replica_fetch_wait_max_ms(self) -> int:
+        return int(self.values["replica.fetch.wait.max.ms"])
+
+    @property
+    def replica_fetch_min_bytes(self) -> int:
+        return int(self.values["replica.fetch.min.bytes"])
+
+    @property
+    def replica_fetch_response_max_bytes(self) -> int:
+        return int(self.values["replica.fetch.response.max.bytes"])
+
+    @property
+    def replica_fetch_backoff_ms(self) -> int:
+        return int(self.values["replica.fetch.backoff.ms"])
+
+    @property
+    def replica_socket_timeout_ms(self) -> int:
+        return int(self.values["replica.socket.timeout.ms"])
+
+    @property
+    def broker_session_timeout_ms(self) -> int:
+        return int(self.values["broker.session.timeout.ms"])
+
+    @property
+    def broker_heartbeat_interval_ms(self) -> int:
+        return int(self.values["broker.heartbeat.interval.ms"])
+
+    @property
+    def controlled_shutdown_enable(self) -> bool:
+        return bool(self.values["controlled.shutdown.enable"])
+
 
 def _parse(key: ConfigKey, raw: str) -> Any:
     try:
@@ -280,21 +386,12 @@ def _derive(values: dict[str, Any]) -> None:
         values["log.flush.interval.ms"] = values["log.flush.scheduler.interval.ms"]
 
 
-def _protocol_map(pairs: tuple[str, ...]) -> dict[str, str]:
-    mapping = {}
-    for pair in pairs:
-        name, colon, protocol = pair.partition(":")
-        if not colon:
-            raise ConfigError("listener.security.protocol.map", f"{pair!r} is not NAME:PROTOCOL")
-        mapping[name.strip().upper()] = protocol.strip().upper()
-    return mapping
-
-
-def _host_port(key: str, text: str) -> tuple[str, int]:
-    host, colon, port_text = text.rpartition(":")
-    if not colon or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ConfigError(key, f"{text!r} is not host:port")
-    return host.strip("[]"), int(port_text)
+def _check_replica_timeouts(values: dict[str, Any]) -> None:
+    """A follower's fetch may wait replica.fetch.wait.max.ms, so its timeouts must allow it."""
+    wait = values["replica.fetch.wait.max.ms"]
+    for key in ("replica.socket.timeout.ms", "replica.lag.time.max.ms"):
+        if values[key] < wait:
+            raise ConfigError(key, f"must be at least replica.fetch.wait.max.ms ({wait})")
 
 
 def _plain_users(text: str | None) -> dict[str, str]:

@@ -3,6 +3,7 @@ generated from this table)."""
 
 from __future__ import annotations
 
+from strom.broker.config.cluster_keys import CLUSTER_KEYS
 from strom.broker.config.definitions import (
     BOOL,
     CLEANUP_POLICIES,
@@ -41,6 +42,7 @@ BROKER_KEYS: tuple[ConfigKey, ...] = (
         None,
         "Listeners as published to clients in Metadata; defaults to `listeners`.",
     ),
+    *CLUSTER_KEYS,
     ConfigKey("log.dir", STR, "/tmp/strom-logs", "The log directory, used when log.dirs is unset."),
     ConfigKey("log.dirs", LIST, None, "Comma-separated directories holding partition logs."),
     ConfigKey(
@@ -270,6 +272,14 @@ BROKER_KEYS: tuple[ConfigKey, ...] = (
         INT,
         50,
         "Partitions of the internal __consumer_offsets topic (fixed once it exists).",
+        at_least(1),
+    ),
+    ConfigKey(
+        "offsets.topic.replication.factor",
+        ConfigType.SHORT,
+        3,
+        "Replication factor of __consumer_offsets; it is created once this many brokers are "
+        "alive. A single-node cluster (no controller.quorum.voters) uses 1.",
         at_least(1),
     ),
     ConfigKey(

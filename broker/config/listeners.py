@@ -35,6 +35,25 @@ def parse_endpoints(
     return endpoints
 
 
+def parse_protocol_map(pairs: Sequence[str]) -> dict[str, str]:
+    """listener.security.protocol.map: NAME:PROTOCOL pairs, names upper-cased."""
+    mapping = {}
+    for pair in pairs:
+        name, colon, protocol = pair.partition(":")
+        if not colon:
+            raise ConfigError("listener.security.protocol.map", f"{pair!r} is not NAME:PROTOCOL")
+        mapping[name.strip().upper()] = protocol.strip().upper()
+    return mapping
+
+
+def parse_host_port(key: str, text: str) -> tuple[str, int]:
+    """A plain `host:port` (IPv6 hosts in brackets); raise ConfigError naming `key`."""
+    host, colon, port_text = text.rpartition(":")
+    if not colon or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(key, f"{text!r} is not host:port")
+    return host.strip("[]"), int(port_text)
+
+
 def _parse_one(key: str, item: str, protocol_map: Mapping[str, str]) -> Endpoint:
     name, separator, address = item.partition("://")
     if not separator or not name:

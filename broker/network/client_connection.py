@@ -1,26 +1,34 @@
 """One client connection to another node (the broker's own Kafka client): kio requests
-out, kio responses back, several in flight at once and matched by correlation id."""
+out, kio responses back, several in flight at once and matched by correlation id.
+
+Requests are written as they are sent; one receiver task reads the responses and hands
+each to its request. A request that times out is forgotten (its late answer is dropped)
+and the connection stays usable; an I/O error fails every request in flight with
+ConnectionLostError and closes the connection. With SASL credentials, `open` logs in
+before the connection is handed out.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import io
 import itertools
 import ssl
-import struct
 from collections import OrderedDict
 from typing import Any
 
-from kio.index import load_response_schema
-from kio.serial import entity_reader, entity_writer
-from kio.static.primitive import i16, i32
+from strom.broker.network.sasl_client import SaslCredentials, authenticate
+from strom.broker.protocol.codec import (
+    ResponseDecodeError,
+    decode_response,
+    encode_request,
+    response_correlation_id,
+)
+from strom.broker.protocol.framing import read_frame
 
-from strom.broker.protocol.codec import API_VERSIONS_KEY
-
-_SIZE = struct.Struct(">i")
 _MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+_CLOSE_TIMEOUT_S = 1.0
+_PRODUCE_KEY = 0
 
 
 class ConnectionLostError(ConnectionError):
@@ -39,7 +47,8 @@ class KafkaConnection:
         self._writer = writer
         self._client_id = client_id
         self._correlation_ids = itertools.count(1)
-        self._in_flight: OrderedDict[int, tuple[Any, asyncio.Future[Any]]] = OrderedDict()
+        # correlation id → (api key, api version, future), in the order requests were sent.
+        self._in_flight: OrderedDict[int, tuple[int, int, asyncio.Future[Any]]] = OrderedDict()
         self._closed: BaseException | None = None
         self._receiver = asyncio.create_task(self._receive(), name="kafka-connection-receiver")
 
@@ -51,28 +60,56 @@ class KafkaConnection:
         client_id: str,
         timeout_s: float,
         ssl_context: ssl.SSLContext | None = None,
+        *,
+        sasl: SaslCredentials | None = None,
     ) -> KafkaConnection:
+        """Connect (and log in with `sasl`), all within `timeout_s`. Raises OSError or
+        TimeoutError when the peer cannot be reached, SaslAuthenticationError when the
+        login is refused."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(host, port, ssl=ssl_context, limit=1 << 20), timeout_s
         )
-        return cls(reader, writer, client_id)
+        connection = cls(reader, writer, client_id)
+        if sasl is not None:
+            try:
+                await authenticate(connection.send, sasl, max(0.0, deadline - loop.time()))
+            except BaseException:
+                await connection.close()
+                raise
+        return connection
 
     @property
     def closed(self) -> bool:
         return self._closed is not None
 
+    @property
+    def in_flight(self) -> int:
+        """Requests sent whose responses have not arrived (nor timed out) yet."""
+        return len(self._in_flight)
+
     async def send(self, request: Any, timeout_s: float) -> Any:
-        """Send `request` (a kio request object) and return the decoded response."""
+        """Send `request` (a kio request object; its type fixes the API version) and return
+        the decoded response; None for a Produce with acks=0, which is never answered."""
         if self._closed is not None:
             raise ConnectionLostError(f"connection is closed: {self._closed}")
         correlation_id = next(self._correlation_ids) & 0x7FFFFFFF
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._in_flight[correlation_id] = (type(request), future)
+        frame = encode_request(request, correlation_id, self._client_id)
+        future: asyncio.Future[Any] | None = None
+        if not _unanswered(request):
+            future = asyncio.get_running_loop().create_future()
+            key, version = int(request.__api_key__), int(request.__version__)
+            self._in_flight[correlation_id] = (key, version, future)
         try:
-            self._writer.write(self._encode(request, correlation_id))
+            self._writer.write(frame)
             await self._writer.drain()
         except (OSError, RuntimeError) as error:
             self._fail(ConnectionLostError(f"write failed: {error}"))
+            if future is None:
+                raise ConnectionLostError(f"write failed: {error}") from None
+        if future is None:
+            return None
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout_s)
         except TimeoutError:
@@ -83,59 +120,47 @@ class KafkaConnection:
                 f"no response to {type(request).__name__} within {timeout_s:.1f}s"
             ) from None
 
-    async def close(self) -> None:
-        self._fail(ConnectionLostError("closed by this side"))
+    def abort(self, reason: str = "closed by this side") -> None:
+        """Close at once without waiting: requests in flight fail with ConnectionLostError.
+        `close()` (or awaiting it later) also waits for the receiver and the socket."""
+        self._fail(ConnectionLostError(reason))
         self._receiver.cancel()
+
+    async def close(self) -> None:
+        self.abort()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._receiver
-        self._writer.close()
         with contextlib.suppress(Exception):
-            await self._writer.wait_closed()
-
-    def _encode(self, request: Any, correlation_id: int) -> bytes:
-        header_type = request.__header_schema__
-        buffer = io.BytesIO()
-        buffer.write(b"\0\0\0\0")
-        _writer(header_type)(
-            buffer,
-            header_type(
-                request_api_key=i16(request.__api_key__),
-                request_api_version=i16(request.__version__),
-                correlation_id=i32(correlation_id),
-                client_id=self._client_id,
-            ),
-        )
-        _writer(type(request))(buffer, request)
-        frame = buffer.getbuffer()
-        _SIZE.pack_into(frame, 0, len(frame) - 4)
-        return bytes(frame)
+            await asyncio.wait_for(self._writer.wait_closed(), _CLOSE_TIMEOUT_S)
 
     async def _receive(self) -> None:
         try:
             while True:
-                (size,) = _SIZE.unpack(await self._reader.readexactly(4))
-                if not 0 <= size <= _MAX_RESPONSE_BYTES:
-                    raise ConnectionLostError(f"response frame of {size} bytes")
-                frame = await self._reader.readexactly(size)
-                (correlation_id,) = _SIZE.unpack_from(frame)
-                entry = self._in_flight.pop(correlation_id, None)
-                if entry is None:
-                    continue  # its request timed out
-                request_type, future = entry
-                if not future.done():
-                    try:
-                        future.set_result(_decode_response(request_type, frame))
-                    except Exception as error:  # a response we cannot read
-                        future.set_exception(
-                            ConnectionLostError(f"undecodable {request_type.__name__}: {error}")
-                        )
-        except (OSError, asyncio.IncompleteReadError, ConnectionLostError) as error:
+                frame = await read_frame(self._reader, _MAX_RESPONSE_BYTES)
+                if frame is None:
+                    raise ConnectionLostError("closed by the peer")
+                self._deliver(frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # socket errors, broken framing, garbage
             self._fail(ConnectionLostError(f"connection lost: {error}"))
+
+    def _deliver(self, frame: bytes) -> None:
+        entry = self._in_flight.pop(response_correlation_id(frame), None)
+        if entry is None:
+            return  # its request timed out
+        key, version, future = entry
+        if future.done():
+            return
+        try:
+            future.set_result(decode_response(frame, key, version))
+        except ResponseDecodeError as error:  # a response we cannot read
+            future.set_exception(ConnectionLostError(str(error)))
 
     def _fail(self, error: BaseException) -> None:
         if self._closed is None:
             self._closed = error
-        for _, future in self._in_flight.values():
+        for _, _, future in self._in_flight.values():
             if not future.done():
                 future.set_exception(error)
                 future.exception()  # retrieved here if nobody awaits it any more
@@ -143,21 +168,6 @@ class KafkaConnection:
         self._writer.close()
 
 
-def _decode_response(request_type: Any, frame: bytes) -> Any:
-    api_key, version = int(request_type.__api_key__), int(request_type.__version__)
-    response_type = load_response_schema(api_key, version)
-    position = 4  # ApiVersions answers with header v0 (the correlation id) at any version
-    if api_key != API_VERSIONS_KEY:
-        _, position = _reader(response_type.__header_schema__)(frame, 0)
-    body, _ = _reader(response_type)(frame, position)
-    return body
-
-
-@functools.cache
-def _writer(entity_type: Any) -> Any:
-    return entity_writer(entity_type)
-
-
-@functools.cache
-def _reader(entity_type: Any) -> Any:
-    return entity_reader(entity_type)
+def _unanswered(request: Any) -> bool:
+    """Kafka sends no response to a Produce with acks=0."""
+    return int(request.__api_key__) == _PRODUCE_KEY and int(request.acks) == 0

@@ -1,4 +1,5 @@
-"""Request decoding and response encoding with kio's generated message types.
+"""Requests and responses as bytes, with kio's generated message types: the broker decodes
+requests and encodes responses; its inter-broker client does the reverse.
 
 The request header's version follows from the API and its version (flexible versions use
 header v2 with tagged fields); the response header likewise, except that ApiVersions
@@ -18,7 +19,7 @@ from kio.index import load_request_schema, load_response_schema
 from kio.schema.api_versions.v0.response import ApiVersion, ApiVersionsResponse
 from kio.schema.errors import ErrorCode
 from kio.serial import entity_reader, entity_writer
-from kio.static.primitive import i16
+from kio.static.primitive import i16, i32
 
 from strom.broker.protocol.request_guard import guard_request
 
@@ -29,6 +30,10 @@ API_VERSIONS_KEY = 18
 
 class RequestDecodeError(Exception):
     """The request could not be decoded; the connection is closed with this reason."""
+
+
+class ResponseDecodeError(Exception):
+    """A response frame could not be decoded as the type its request expects."""
 
 
 class UnsupportedVersionError(RequestDecodeError):
@@ -90,6 +95,48 @@ def encode_response(correlation_id: int, response: Any) -> bytes:
     # getvalue() hands over BytesIO's own buffer without copying it (no exports are
     # alive), which saves one copy of every fetched byte.
     return buffer.getvalue()
+
+
+def encode_request(request: Any, correlation_id: int, client_id: str | None) -> bytes:
+    """The complete request frame (size prefix, header, body) of a kio request; the
+    header version (v1, or v2 for flexible versions) is the one kio's type names."""
+    request_type: Any = type(request)
+    header_type = request_type.__header_schema__
+    header = header_type(
+        request_api_key=i16(request.__api_key__),
+        request_api_version=i16(request.__version__),
+        correlation_id=i32(correlation_id),
+        client_id=client_id,
+    )
+    buffer = io.BytesIO()
+    buffer.write(b"\x00\x00\x00\x00")
+    _writer(header_type)(buffer, header)
+    _writer(request_type)(buffer, request)
+    size = buffer.tell() - 4
+    buffer.seek(0)
+    buffer.write(_INT32.pack(size))
+    return buffer.getvalue()
+
+
+def response_correlation_id(frame: bytes) -> int:
+    """The correlation id that opens every response header."""
+    if len(frame) < _INT32.size:
+        raise ResponseDecodeError(f"response of {len(frame)} bytes is shorter than its header")
+    return int(_INT32.unpack_from(frame)[0])
+
+
+def decode_response(frame: bytes, api_key: int, api_version: int) -> Any:
+    """The body of a response frame (without its size prefix) to a request of this API and
+    version; kio's response type knows its header version (always v0 for ApiVersions)."""
+    response_type = _response_type(api_key, api_version)
+    try:
+        _, header_size = _reader(response_type.__header_schema__)(frame, 0)
+        body, _ = _reader(response_type)(frame, header_size)
+    except Exception as error:  # kio's native reader raises several types on garbage
+        raise ResponseDecodeError(
+            f"malformed {response_type.__name__} v{api_version}: {type(error).__name__}: {error}"
+        ) from None
+    return body
 
 
 def unsupported_api_versions_response(

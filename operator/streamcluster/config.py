@@ -2,9 +2,8 @@
 
 Every broker gets its own file in the cluster's ConfigMap (`<pod>.properties`) and the pod
 reads the one named after itself, so node.id and the advertised addresses need no start-up
-script. The broker is single-node until issue #4 lands: `controller.quorum.voters` is
-written now (the broker warns about keys it does not use yet) so that node ids and voters
-are fixed from the first release, but a cluster of more than one broker does not replicate.
+script. Every broker is also a controller voter (combined roles); the quorum talks on a
+CONTROLLER listener on the operator's controller port, never published to clients.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from strom.operator.crds.streamcluster import (
 from strom.operator.streamcluster.naming import LOG_DIR, TLS_DIR, ClusterIdentity
 
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+CONTROLLER_LISTENER = "CONTROLLER"
 
 
 def broker_properties(
@@ -28,12 +28,17 @@ def broker_properties(
         "node.id": str(ordinal),
         "process.roles": "broker,controller",
         "controller.quorum.voters": quorum_voters(cluster, spec.replicas),
-        "listeners": ",".join(f"{item.kafka_name}://:{item.port}" for item in spec.listeners),
+        "controller.listener.names": CONTROLLER_LISTENER,
+        "listeners": ",".join(
+            [f"{item.kafka_name}://:{item.port}" for item in spec.listeners]
+            + [f"{CONTROLLER_LISTENER}://:{CONTROLLER_PORT}"]
+        ),
         "advertised.listeners": ",".join(
             f"{item.kafka_name}://{_advertised(cluster, item, ordinal)}" for item in spec.listeners
         ),
         "listener.security.protocol.map": ",".join(
-            f"{item.kafka_name}:{item.security_protocol}" for item in spec.listeners
+            [f"{item.kafka_name}:{item.security_protocol}" for item in spec.listeners]
+            + [f"{CONTROLLER_LISTENER}:PLAINTEXT"]
         ),
         "log.dirs": LOG_DIR,
         "strom.http.listener": f"0.0.0.0:{HTTP_PORT}",

@@ -31,6 +31,8 @@ def _start(*args: str) -> subprocess.CompletedProcess[str]:
         ("listeners=nonsense", "listeners"),
         ("log.segment.bytes=1", "log.segment.bytes"),
         ("not-a-pair", "not-a-pair"),
+        ("controller.quorum.voters=x@host:9093", "controller.quorum.voters"),
+        ("controller.quorum.voters=1@host", "controller.quorum.voters"),
     ],
 )
 def test_bad_config_exits_2_with_one_line_naming_the_key(override: str, key: str) -> None:

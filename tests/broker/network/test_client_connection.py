@@ -5,6 +5,7 @@ reconnecting after the peer restarts."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from kio.schema.api_versions.v3.request import ApiVersionsRequest
+from kio.schema.create_topics.v7 import request as create_topics
 from kio.schema.errors import ErrorCode
 from kio.schema.fetch.v12 import request as fetch
 from kio.schema.metadata.v12.request import MetadataRequest
@@ -198,3 +200,124 @@ def test_node_connections_reconnect_after_the_peer_restarts(tmp_path: Path) -> N
     finally:
         if process.is_running():
             process.stop()
+
+
+def test_create_topics_then_produce_and_fetch_through_the_client(tmp_path: Path) -> None:
+    topic = "created-by-client"
+
+    async def scenario(port: int) -> tuple[Any, Any, Any]:
+        connection = await connect(port)
+        try:
+            created = await connection.send(
+                make(
+                    create_topics.CreateTopicsRequest,
+                    topics=(
+                        create_topics.CreatableTopic(
+                            name=topic,
+                            num_partitions=1,
+                            replication_factor=1,
+                            assignments=(),
+                            configs=(),
+                        ),
+                    ),
+                    timeout=datetime.timedelta(seconds=5),
+                    validate_only=False,
+                ),
+                TIMEOUT_S,
+            )
+            batch = build_batch(
+                [RecordToWrite(key=b"k", value=f"v{n}".encode(), timestamp=n) for n in range(3)]
+            )
+            produced = await connection.send(
+                make(
+                    produce.ProduceRequest,
+                    transactional_id=None,
+                    acks=-1,
+                    timeout=datetime.timedelta(seconds=5),
+                    topic_data=(
+                        produce.TopicProduceData(
+                            name=topic,
+                            partition_data=(produce.PartitionProduceData(index=0, records=batch),),
+                        ),
+                    ),
+                ),
+                TIMEOUT_S,
+            )
+            fetched = await connection.send(
+                make(
+                    fetch.FetchRequest,
+                    max_wait=datetime.timedelta(milliseconds=100),
+                    min_bytes=1,
+                    topics=(
+                        fetch.FetchTopic(
+                            topic=topic,
+                            partitions=(
+                                make(
+                                    fetch.FetchPartition,
+                                    partition=0,
+                                    fetch_offset=0,
+                                    partition_max_bytes=1 << 20,
+                                ),
+                            ),
+                        ),
+                    ),
+                    forgotten_topics_data=(),
+                    rack_id="",
+                ),
+                TIMEOUT_S,
+            )
+            return created, produced, fetched
+        finally:
+            await connection.close()
+
+    with running_broker(tmp_path / "broker") as process:
+        created, produced, fetched = asyncio.run(scenario(process.port))
+
+    assert created.topics[0].error_code == ErrorCode.none
+    partition = produced.responses[0].partition_responses[0]
+    assert (partition.error_code, partition.base_offset) == (ErrorCode.none, 0)
+    data = fetched.responses[0].partitions[0]
+    assert data.error_code == ErrorCode.none and data.high_watermark == 3
+    records = list(decode_records(data.records))
+    assert [(r.key, r.value) for r in records] == [(b"k", b"v0"), (b"k", b"v1"), (b"k", b"v2")]
+
+
+def test_produce_with_acks_0_is_not_answered_and_later_requests_still_match(
+    broker: BrokerProcess,
+) -> None:
+    async def scenario() -> tuple[Any, Any]:
+        connection = await connect(broker.port)
+        try:
+            request = produce_request(b"fire-and-forget")
+            unanswered = await connection.send(dataclasses.replace(request, acks=0), TIMEOUT_S)
+            return unanswered, await connection.send(api_versions(), TIMEOUT_S)
+        finally:
+            await connection.close()
+
+    unanswered, versions = asyncio.run(scenario())
+    assert unanswered is None
+    assert versions.error_code == ErrorCode.none
+
+
+def test_every_request_in_flight_fails_when_the_peer_closes() -> None:
+    async def scenario() -> list[BaseException | Any]:
+        async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(1)  # the ten requests were all written before any answer
+            writer.close()
+
+        server = await asyncio.start_server(closing, "127.0.0.1", 0)
+        connection = await connect(server.sockets[0].getsockname()[1])
+        try:
+            async with asyncio.timeout(TIMEOUT_S):
+                return await asyncio.gather(
+                    *(connection.send(api_versions(), TIMEOUT_S) for _ in range(10)),
+                    return_exceptions=True,
+                )
+        finally:
+            assert connection.closed
+            await connection.close()
+            server.close()
+            await server.wait_closed()
+
+    outcomes = asyncio.run(scenario())
+    assert all(isinstance(outcome, ConnectionLostError) for outcome in outcomes)

@@ -21,9 +21,13 @@ from strom.broker.handlers.response_builder import make
 from strom.broker.protocol.codec import (
     API_VERSIONS_KEY,
     RequestDecodeError,
+    ResponseDecodeError,
     UnsupportedVersionError,
     decode_request,
+    decode_response,
+    encode_request,
     encode_response,
+    response_correlation_id,
     unsupported_api_versions_response,
 )
 
@@ -386,3 +390,53 @@ def test_too_new_api_versions_is_answered_with_a_v0_unsupported_version_body() -
     # The client retries at the highest ApiVersions version listed here.
     assert served[API_VERSIONS_KEY] == SUPPORTED[API_VERSIONS_KEY]
     assert served == SUPPORTED
+
+
+# -- the client side: request encoding and response decoding ------------------------------
+
+
+@pytest.mark.parametrize(("api_key", "api_version"), [(METADATA, 8), (METADATA, 12), (18, 3)])
+def test_encoded_request_decodes_on_the_server_side(api_key: int, api_version: int) -> None:
+    request_type = load_request_schema(api_key, api_version)
+    request = make(
+        request_type,
+        topics=None,
+        allow_auto_topic_creation=False,
+        include_cluster_authorized_operations=False,
+        include_topic_authorized_operations=False,
+        client_software_name="strom",
+        client_software_version="1",
+    )
+    data = encode_request(request, 99, "strom-broker-1")
+
+    assert struct.unpack_from(">i", data)[0] == len(data) - 4
+    decoded = decode_request(data[4:], SUPPORTED)
+    assert (decoded.api_key, decoded.api_version) == (api_key, api_version)
+    assert (decoded.correlation_id, decoded.client_id) == (99, "strom-broker-1")
+    assert decoded.body == request
+
+
+@pytest.mark.parametrize("api_version", [1, 4])
+def test_encoded_response_decodes_on_the_client_side(api_version: int) -> None:
+    response = load_response_schema(INIT_PRODUCER_ID, api_version)(
+        throttle_time=datetime.timedelta(0),
+        error_code=ErrorCode.none,
+        producer_id=i64(5),
+        producer_epoch=i16(0),
+    )
+    frame = encode_response(41, response)[4:]
+
+    assert response_correlation_id(frame) == 41
+    assert decode_response(frame, INIT_PRODUCER_ID, api_version) == response
+
+
+def test_api_versions_response_decodes_with_header_v0_at_any_version() -> None:
+    frame = unsupported_api_versions_response(42, SUPPORTED)[4:]
+    assert decode_response(frame, API_VERSIONS_KEY, 0).error_code == ErrorCode.unsupported_version
+
+
+def test_undecodable_response_raises_response_decode_error() -> None:
+    with pytest.raises(ResponseDecodeError, match="InitProducerIdResponse"):
+        decode_response(b"\x00\x00\x00\x01\x00", INIT_PRODUCER_ID, 4)
+    with pytest.raises(ResponseDecodeError):
+        response_correlation_id(b"\x00")

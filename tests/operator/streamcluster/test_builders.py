@@ -151,9 +151,10 @@ def test_config_map_holds_one_server_properties_per_broker_with_ordinal_node_ids
         "node.id=1\n"
         "process.roles=broker,controller\n"
         f"controller.quorum.voters={voters}\n"
-        "listeners=PLAIN://:9092\n"
+        "controller.listener.names=CONTROLLER\n"
+        "listeners=PLAIN://:9092,CONTROLLER://:9090\n"
         f"advertised.listeners=PLAIN://{host.format(1)}:9092\n"
-        "listener.security.protocol.map=PLAIN:PLAINTEXT\n"
+        "listener.security.protocol.map=PLAIN:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
         "log.dirs=/var/lib/strom/data/logs\n"
         "strom.http.listener=0.0.0.0:8080\n"
         "num.partitions=6\n"
@@ -269,7 +270,10 @@ def test_tls_and_scram_listeners_mount_the_certificate_and_set_protocols() -> No
     assert {"name": "tls", "mountPath": "/etc/strom/tls", "readOnly": True} in pod["containers"][0][
         "volumeMounts"
     ]
-    assert "listener.security.protocol.map=TLS:SSL,SCRAM:SASL_PLAINTEXT\n" in properties
+    assert (
+        "listener.security.protocol.map=TLS:SSL,SCRAM:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+        in properties
+    )
     assert "ssl.certificate.location=/etc/strom/tls/tls.crt\n" in properties
     assert "ssl.key.location=/etc/strom/tls/tls.key\n" in properties
     assert "sasl.enabled.mechanisms=SCRAM-SHA-512\n" in properties

@@ -35,8 +35,11 @@ def test_the_broker_accepts_the_generated_config_with_the_ordinal_as_node_id(ord
     assert config.http_listener == ("0.0.0.0", 8080)
     assert config.num_partitions == 3
     assert config.auto_create_topics_enable is False
-    # Forward-compatible keys for the controller quorum (issue #4), warned about until then.
-    assert config.unknown_keys == {"process.roles", "controller.quorum.voters"}
+    assert config.unknown_keys == frozenset()
+    assert config.is_broker and config.is_controller
+    assert [voter.node_id for voter in config.quorum_voters] == [0, 1, 2]
+    assert config.controller_listener_names == ("CONTROLLER",)
+    assert config.inter_broker_listener_name == "PLAIN"
 
 
 def test_voters_are_every_broker_by_ordinal_on_the_controller_port() -> None:
