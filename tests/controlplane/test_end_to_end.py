@@ -182,8 +182,16 @@ def _another_tenant_sees_nothing(
 def _consumer_groups_show_their_lag(
     api: Api, cluster_path: str, headers: dict[str, str], settings: dict[str, Any]
 ) -> None:
-    """The readers committed all 3 records on close; 2 more make a lag of 2."""
-    assert _produce(settings, "orders.created", [b"d", b"e"]) == [None, None]
+    """The readers committed all 3 records on close; 2 more in a partition they committed
+    in make a lag of 2."""
+    path = f"{cluster_path}/consumer-groups/orders-readers"
+    before = _ok(api.client.get(path, headers=headers))
+    assert before["status"]["total_lag"] == 0
+    committed = before["status"]["partitions"][0]["partition"]
+    producer = Producer({**settings, "message.timeout.ms": 10_000})
+    for value in (b"d", b"e"):
+        producer.produce("orders.created", value, partition=committed)
+    assert producer.flush(CLIENT_TIMEOUT_S) == 0
     groups = _ok(api.client.get(f"{cluster_path}/consumer-groups", headers=headers))
     assert [(g["id"], g["status"]["state"]) for g in groups["data"]] == [
         ("orders-readers", "EMPTY")
