@@ -37,5 +37,12 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.suite $(BENCH_ARGS)
 
+# The deterministic Raft simulation over many seeds (the test suite runs 1,000 of them);
+# a failing seed prints the command that replays it.
+SEEDS ?= 100000
+.PHONY: raft-sim
+raft-sim: $(STAMP)
+	$(BIN)/python tests/support/raft_simulation.py --seeds $(SEEDS)
+
 clean:
 	rm -rf $(VENV) .venv-quix build dist *.egg-info .pytest_cache

@@ -130,6 +130,15 @@ CLUSTER_KEYS: tuple[ConfigKey, ...] = (
         at_least(1),
     ),
     ConfigKey(
+        "strom.cluster.id",
+        STR,
+        "",
+        "The cluster id a node formats empty log directories with (what Kafka's "
+        "`kafka-storage format --cluster-id` does); every node of a cluster needs the same. "
+        "Empty: a random id, allowed only for a one-voter quorum. A directory formatted for "
+        "another cluster is refused.",
+    ),
+    ConfigKey(
         "controlled.shutdown.enable",
         BOOL,
         True,

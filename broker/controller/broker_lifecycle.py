@@ -20,6 +20,8 @@ from strom.broker.controller.errors import (
 
 log = logging.getLogger(__name__)
 
+_FENCED_RETRY_S = 0.05
+
 
 class BrokerLifecycleManager:
     def __init__(
@@ -89,7 +91,8 @@ class BrokerLifecycleManager:
                 continue
             except (ControllerError, OSError, TimeoutError, ConnectionError) as error:
                 log.info("broker %d: controller not reachable yet: %s", self._broker_id, error)
-            await asyncio.sleep(self._interval_s)
+            # A fenced broker asks again soon: it is unfenced once it has caught up.
+            await asyncio.sleep(_FENCED_RETRY_S if self.fenced else self._interval_s)
 
     async def _register(self) -> None:
         self.broker_epoch = await self._channel.register_broker(

@@ -9,6 +9,7 @@ reassignments and replica placement live in modules of their own; this is their 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -53,6 +54,7 @@ from strom.broker.controller.topic_names import collision_key, validate_topic_na
 from strom.broker.kafka_uuid import random_kafka_uuid
 from strom.broker.metadata.image import MetadataChange, MetadataImage, PartitionImage, TopicImage
 from strom.broker.metadata.records import (
+    BrokerRegistrationChangeRecord,
     ClientQuotaRecord,
     ConfigRecord,
     FenceBrokerRecord,
@@ -61,6 +63,7 @@ from strom.broker.metadata.records import (
     RemoveAccessControlEntryRecord,
     RemoveTopicRecord,
     TopicRecord,
+    UnfenceBrokerRecord,
     encode_record,
 )
 from strom.broker.quorum.metadata_log import MetadataLog
@@ -174,7 +177,10 @@ class Controller:
             broker_id, broker_epoch, current_metadata_offset, want_fence, want_shutdown
         )
         self._commit(records)
-        return self._membership.heartbeat_reply(broker_id, current_metadata_offset, want_shutdown)
+        reply = self._membership.heartbeat_reply(broker_id, current_metadata_offset, want_shutdown)
+        # Proposed records are applied only once committed: answer with their outcome.
+        fenced = _fenced_after(records, broker_id, reply.is_fenced)
+        return dataclasses.replace(reply, is_fenced=fenced)
 
     def unregister_broker(self, broker_id: int) -> None:
         self._commit(self._membership.unregistration(broker_id))
@@ -201,8 +207,18 @@ class Controller:
         self._membership.check_alter_partition(request)
         active = self._membership.active_brokers
         change = alter_isr(state, request, active)
-        self._commit([with_finished_reassignment(topic.topic_id, state, change, active)])
-        return topic.partitions[request.partition_id]
+        record = with_finished_reassignment(topic.topic_id, state, change, active)
+        self._commit([record])
+        return PartitionImage(
+            partition_id=record.partition_id,
+            replicas=record.replicas,
+            isr=record.isr,
+            leader=record.leader,
+            leader_epoch=record.leader_epoch,
+            partition_epoch=record.partition_epoch,
+            adding_replicas=record.adding_replicas,
+            removing_replicas=record.removing_replicas,
+        )
 
     def elect_leaders(
         self, election_type: ElectionType, partitions: Collection[TopicPartition] | None
@@ -462,3 +478,16 @@ class Controller:
         if override is not None:
             return override.strip().lower() == "true"
         return bool(self._config.values.get("unclean.leader.election.enable", False))
+
+
+def _fenced_after(records: Sequence[MetadataRecord], broker_id: int, fenced: bool) -> bool:
+    for record in records:
+        if getattr(record, "broker_id", None) != broker_id:
+            continue
+        if isinstance(record, FenceBrokerRecord):
+            fenced = True
+        elif isinstance(record, UnfenceBrokerRecord):
+            fenced = False
+        elif isinstance(record, BrokerRegistrationChangeRecord) and record.fenced is not None:
+            fenced = record.fenced
+    return fenced

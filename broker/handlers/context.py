@@ -16,6 +16,7 @@ from strom.broker.http.metrics import BrokerMetrics
 from strom.broker.log.manager import LogManager
 from strom.broker.metadata.image import MetadataImage
 from strom.broker.protocol.connection import ConnectionContext
+from strom.broker.quorum.quorum_manager import QuorumManager
 from strom.broker.replication.replica_manager import ReplicaManager
 from strom.broker.security.acls import CLUSTER_NAME, AclOperation, ResourceType
 from strom.broker.security.authorizer import Authorizer
@@ -53,6 +54,8 @@ class BrokerServices:
     controller_id: Callable[[], int]
     """The active controller's node id (-1 while the quorum has no leader)."""
     controller_channel: ControllerChannel
+    quorum: QuorumManager | None = None
+    """The metadata quorum's Raft node as this broker runs it."""
     """This broker's own requests to the active controller (internal topics)."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from kio.schema.errors import ErrorCode
 
@@ -66,21 +67,36 @@ async def group_coordinators(
 
 
 async def _create_offsets_topic(ctx: RequestContext, live_brokers: int) -> None:
+    await create_offsets_topic(ctx.services, live_brokers)
+
+
+async def create_offsets_topic(services: Any, live_brokers: int) -> None:
     """Ask the active controller for `__consumer_offsets`; failures are left for the
-    client's retry (the topic may also appear here only once its record replicates)."""
-    values = ctx.services.config.values
-    configured = int(values.get("offsets.topic.replication.factor", 3))
+    client's retry (the topic may also appear here only once its record replicates).
+    As in Kafka, it waits until offsets.topic.replication.factor brokers are alive rather
+    than creating it with fewer replicas for good."""
+    config = services.config
+    values = config.values
+    factor = int(config.offsets_topic_replication_factor)
+    if live_brokers < factor:
+        log.info(
+            "not creating %s yet: %d of offsets.topic.replication.factor=%d brokers alive",
+            OFFSETS_TOPIC,
+            live_brokers,
+            factor,
+        )
+        return
     request = NewTopic(
         OFFSETS_TOPIC,
         num_partitions=int(values["offsets.topic.num.partitions"]),
-        replication_factor=max(1, min(configured, live_brokers)),
+        replication_factor=factor,
         configs={
             "cleanup.policy": "compact",
             "segment.bytes": str(values["offsets.topic.segment.bytes"]),
         },
     )
     try:
-        await ctx.services.controller_channel.create_topic(request)
+        await services.controller_channel.create_topic(request)
     except TopicExistsError:
         pass  # another broker's lookup created it first
     except (ControllerError, OSError, TimeoutError) as error:

@@ -14,7 +14,9 @@ from kio.schema.errors import ErrorCode
 
 from strom.broker.handlers.context import RequestContext
 from strom.broker.handlers.errors import error_code_for
+from strom.broker.handlers.quorum import handle_metadata_fetch
 from strom.broker.handlers.response_builder import NO_THROTTLE, make, millis, response_module
+from strom.broker.network.raft_codec import is_metadata_fetch
 from strom.broker.replication.replica_manager import FetchOutcome, FetchPartition
 from strom.broker.security.acls import AclOperation, ResourceType
 from strom.broker.topic_partition import TopicPartition
@@ -35,6 +37,8 @@ async def handle_fetch(request: Any, ctx: RequestContext) -> Any:
             session_id=0,
             responses=(),
         )
+    if is_metadata_fetch(request):
+        return await handle_metadata_fetch(request, ctx)
     services = ctx.services
     image = services.image
     by_id = ctx.api_version >= 13

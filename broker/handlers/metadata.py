@@ -9,7 +9,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from strom.broker.controller.controller import NewTopic
-from strom.broker.controller.errors import ControllerError
+from strom.broker.controller.errors import ControllerError, TopicExistsError
 from strom.broker.handlers.context import RequestContext
 from strom.broker.handlers.errors import error_code_for
 from strom.broker.handlers.response_builder import (
@@ -89,6 +89,8 @@ async def _lookup(module: Any, ctx: RequestContext, wanted: Any, auto_create: bo
         return _error(module, ErrorCode.unknown_topic_or_partition, name, ZERO_UUID)
     try:
         await ctx.services.controller_channel.create_topic(NewTopic(name=name))
+    except TopicExistsError:  # created elsewhere, not replicated to this broker yet
+        return _error(module, ErrorCode.leader_not_available, name, ZERO_UUID)
     except ControllerError as error:
         return _error(module, error_code_for(error), name, ZERO_UUID)
     except (OSError, TimeoutError) as error:  # the controller is on another node

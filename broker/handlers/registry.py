@@ -67,6 +67,12 @@ from strom.broker.handlers.producer_ids import (
     handle_allocate_producer_ids,
     handle_init_producer_id,
 )
+from strom.broker.handlers.quorum import (
+    handle_begin_quorum_epoch,
+    handle_describe_quorum,
+    handle_end_quorum_epoch,
+    handle_vote,
+)
 from strom.broker.handlers.sasl import handle_sasl_authenticate, handle_sasl_handshake
 from strom.broker.handlers.scram_credentials import (
     handle_alter_user_scram_credentials,
@@ -142,6 +148,10 @@ APIS: tuple[ApiSpec, ...] = (
     ApiSpec(62, "BrokerRegistration", 0, 4, handle_broker_registration, controller_only=True),
     ApiSpec(63, "BrokerHeartbeat", 0, 1, handle_broker_heartbeat, controller_only=True),
     ApiSpec(67, "AllocateProducerIds", 0, 0, handle_allocate_producer_ids, controller_only=True),
+    ApiSpec(52, "Vote", 0, 0, handle_vote, controller_only=True),
+    ApiSpec(53, "BeginQuorumEpoch", 0, 0, handle_begin_quorum_epoch, controller_only=True),
+    ApiSpec(54, "EndQuorumEpoch", 0, 0, handle_end_quorum_epoch, controller_only=True),
+    ApiSpec(55, "DescribeQuorum", 0, 1, handle_describe_quorum),
 )
 
 

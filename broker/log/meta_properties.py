@@ -62,9 +62,10 @@ def write_meta_properties(directory: Path, meta: MetaProperties) -> None:
     )
 
 
-def ensure_formatted(directories: list[Path], node_id: int) -> str:
-    """Check or create meta.properties in every directory; return the cluster id.
-    Raises LogStorageError when directories disagree or belong to another node."""
+def ensure_formatted(directories: list[Path], node_id: int, cluster_id: str | None = None) -> str:
+    """Check or create meta.properties in every directory; return the cluster id. Empty
+    directories get `cluster_id` (random when None). Raises LogStorageError when
+    directories disagree, belong to another node, or to a cluster other than `cluster_id`."""
     found: dict[Path, MetaProperties] = {}
     for directory in directories:
         directory.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,15 @@ def ensure_formatted(directories: list[Path], node_id: int) -> str:
             raise LogStorageError(
                 f"{directory} belongs to node.id {meta.node_id}, but this broker is {node_id}"
             )
-    cluster_id = cluster_ids.pop() if cluster_ids else new_kafka_uuid()
+    if cluster_id is not None and cluster_ids - {cluster_id}:
+        raise LogStorageError(
+            f"log directories belong to cluster {sorted(cluster_ids)[0]}, but this node is "
+            f"configured for cluster {cluster_id} (strom.cluster.id)"
+        )
+    if cluster_ids:
+        cluster_id = cluster_ids.pop()
+    elif cluster_id is None:
+        cluster_id = new_kafka_uuid()
     for directory in directories:
         if directory not in found:
             write_meta_properties(directory, MetaProperties(cluster_id, node_id, new_kafka_uuid()))

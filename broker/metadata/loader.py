@@ -23,7 +23,7 @@ class MetadataLoader:
     ) -> None:
         self._log = metadata_log
         self._image = image
-        self._publish = publish
+        self.publish = publish  # replaced once the replica layer has loaded
         self.applied_end_offset = 0
 
     def load(self, high_watermark: int) -> int:
@@ -32,7 +32,7 @@ class MetadataLoader:
         for offset, payload in self._log.payloads_between(self.applied_end_offset, high_watermark):
             if not is_metadata_record(payload):
                 continue  # the quorum's own entries (leader changes)
-            self._publish(self._image.apply(decode_record(payload), offset))
+            self.publish(self._image.apply(decode_record(payload), offset))
             applied += 1
         self.applied_end_offset = max(self.applied_end_offset, high_watermark)
         return applied

@@ -5,7 +5,7 @@ error codes turned back into the replica layer's exceptions."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kio.schema.errors import ErrorCode
@@ -37,9 +37,21 @@ _ERRORS: dict[ErrorCode, type[Exception]] = {
 
 
 class RemoteLeaderEndpoint:
-    def __init__(self, connections: NodeConnections, replica_id: int) -> None:
+    def __init__(
+        self,
+        connections: NodeConnections,
+        replica_id: int,
+        address_of: Callable[[int], tuple[str, int] | None],
+    ) -> None:
         self._connections = connections
         self._replica_id = replica_id
+        self._address_of = address_of
+
+    def _resolve(self, leader_id: int) -> None:
+        """Brokers register their listeners in the metadata; follow a moved leader."""
+        address = self._address_of(leader_id)
+        if address is not None:
+            self._connections.update_nodes({leader_id: address})
 
     async def fetch(
         self, leader_id: int, positions: Sequence[FetchPosition], settings: FetcherSettings
@@ -74,6 +86,7 @@ class RemoteLeaderEndpoint:
             rack_id="",
         )
         timeout_ms = settings.request_timeout_ms + settings.max_wait_ms
+        self._resolve(leader_id)
         response = await self._connections.send(leader_id, request, timeout_ms)
         if response.error_code != ErrorCode.none:
             error = _error(response.error_code, f"fetch from broker {leader_id}")
@@ -106,6 +119,7 @@ class RemoteLeaderEndpoint:
                 ),
             ),
         )
+        self._resolve(leader_id)
         response = await self._connections.send(leader_id, request, timeout_ms)
         answer = response.topics[0].partitions[0]
         if answer.error_code != ErrorCode.none:

@@ -44,4 +44,3 @@ def test_http_side_listener_serves_probes_and_metrics(tmp_path: Path) -> None:
         assert 'kafka_log_log_end_offset{partition="0",topic="metered"} 5.0' in body
         assert 'kafka_network_requests_total{request="Produce"' in body
         assert _get(f"{base}/nope")[0] == 404
-

@@ -63,8 +63,14 @@ class BrokerProcess:
 
     def stop(self) -> int:
         """SIGTERM and wait for a clean exit; returns the exit code."""
+        self.terminate()
+        return self.wait_stopped()
+
+    def terminate(self) -> None:
+        self._require().send_signal(signal.SIGTERM)
+
+    def wait_stopped(self) -> int:
         process = self._require()
-        process.send_signal(signal.SIGTERM)
         try:
             return process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:

@@ -51,13 +51,17 @@ class BrokerCluster:
         return self
 
     def stop(self) -> None:
+        """SIGTERM every node at once (one by one, the last would wait for a quorum that
+        is gone), then wait for each."""
+        running = [broker for broker in self.nodes.values() if broker.is_running()]
+        for broker in running:
+            broker.terminate()
         failures = []
-        for broker in self.nodes.values():
-            if broker.is_running():
-                try:
-                    broker.stop()
-                except AssertionError as failure:
-                    failures.append(str(failure))
+        for broker in running:
+            try:
+                broker.wait_stopped()
+            except AssertionError as failure:
+                failures.append(str(failure))
         if failures:
             raise AssertionError("; ".join(failures))
 

@@ -60,8 +60,8 @@ class Cluster:
                 values={
                     "offsets.topic.num.partitions": PARTITIONS,
                     "offsets.topic.segment.bytes": 1024,
-                    "offsets.topic.replication.factor": 3,
-                }
+                },
+                offsets_topic_replication_factor=2,
             ),
         )
         ctx = SimpleNamespace(
@@ -113,10 +113,17 @@ def test_the_first_lookup_creates_the_offsets_topic_for_the_live_brokers() -> No
     assert (response.error_code, response.node_id) == (ErrorCode.none, partition.leader)
     (created,) = cluster.created
     assert created.name == OFFSETS_TOPIC and created.num_partitions == PARTITIONS
-    assert created.replication_factor == 2  # min(offsets.topic.replication.factor, live)
+    assert created.replication_factor == 2  # offsets.topic.replication.factor
     assert created.configs == {"cleanup.policy": "compact", "segment.bytes": "1024"}
     cluster.find(3, "group-2")
     assert len(cluster.created) == 1
+
+
+def test_the_offsets_topic_waits_for_enough_live_brokers() -> None:
+    cluster = Cluster(live=LIVE[:1])
+    response = cluster.find(3, "group-1")
+    assert response.error_code == ErrorCode.coordinator_not_available
+    assert cluster.created == []
 
 
 def test_without_the_controller_the_client_is_told_to_retry() -> None:
