@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= .strom
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-quarantined lint bench clean
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ $(QUIX_STAMP):
 		&& touch $(QUIX_STAMP) || echo "warning: Quix Streams not installed; its tests will skip" >&2
 
 test: $(STAMP) $(QUIX_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not quarantined"
+
+# Tests with a known intermittent failure, kept runnable while it is investigated.
+test-quarantined: $(STAMP)
+	$(BIN)/python -m pytest -q -m quarantined
 
 lint: $(STAMP)
 	$(BIN)/ruff check broker operator controlplane cli tests bench
